@@ -1,0 +1,37 @@
+# make demo  runs the demo (no API key, no Claude CLI needed)
+# make test  runs every gate and test, the integration suite included
+SHELL := /bin/bash
+GO ?= go
+CLAUDE_BIN := $(CURDIR)/.tools/claude/node_modules/.bin/claude
+export CLAUDE_CLI_PATH ?= $(if $(wildcard $(CLAUDE_BIN)),$(CLAUDE_BIN),)
+
+.PHONY: all build test lint unit cli bench demo clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+cli:
+	@./scripts/install-claude.sh
+
+# The CLI is installed first so CLAUDE_CLI_PATH is set for the integration tests.
+test: lint cli
+	@$(MAKE) --no-print-directory unit
+
+unit:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
+
+demo:
+	$(GO) run ./cmd/demo
+
+clean:
+	rm -rf .tools bin bench.out
