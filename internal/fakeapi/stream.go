@@ -1,0 +1,183 @@
+package fakeapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// stream writes one scripted answer to one POST /v1/messages request.
+type stream struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	a      Answer
+	done   <-chan struct{}
+	model  string
+	toolID string
+	sent   int // SSE events written
+}
+
+// event is one Server-Sent Event of the Messages API stream.
+type event struct {
+	name string
+	data any
+}
+
+func (st *stream) serve() {
+	for k, v := range st.a.headers {
+		st.w.Header().Set(k, v)
+	}
+	switch st.a.kind {
+	case kindDrop:
+		st.hangUp()
+		return
+	case kindError:
+		st.w.Header().Set("Content-Type", "application/json")
+		st.w.WriteHeader(st.a.status)
+		st.w.Write(errorBody(st.a.errType, st.a.text))
+		return
+	}
+	st.w.Header().Set("Content-Type", "text/event-stream")
+	st.w.Header().Set("Cache-Control", "no-cache")
+	st.w.WriteHeader(http.StatusOK)
+	for i, ev := range st.events() {
+		if i > 0 && !st.pause() {
+			return
+		}
+		if err := st.write(ev); err != nil {
+			return
+		}
+		if st.a.cutAfter > 0 && st.sent >= st.a.cutAfter {
+			st.hangUp()
+			return
+		}
+	}
+}
+
+// pause waits, before an event after message_start, for the gate and the
+// delay; false means the server is closing or the client left.
+func (st *stream) pause() bool {
+	if st.a.gate != nil {
+		select {
+		case <-st.a.gate:
+		case <-st.done:
+			return false
+		case <-st.r.Context().Done():
+			return false
+		}
+	}
+	if st.a.delay > 0 {
+		t := time.NewTimer(st.a.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-st.done:
+			return false
+		case <-st.r.Context().Done():
+			return false
+		}
+	}
+	return true
+}
+
+func (st *stream) write(ev event) error {
+	data, err := json.Marshal(ev.data)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(st.w, "event: %s\ndata: %s\n\n", ev.name, data); err != nil {
+		return err
+	}
+	st.sent++
+	return http.NewResponseController(st.w).Flush()
+}
+
+// hangUp closes the connection under the response: what was flushed stays
+// sent, the rest (the end of the chunked body, or the whole response) never
+// comes.
+func (st *stream) hangUp() {
+	conn, _, err := http.NewResponseController(st.w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // closes the connection too, without a log line
+	}
+	conn.Close()
+}
+
+// events lists the SSE events of a text or tool_use answer.
+func (st *stream) events() []event {
+	a := st.a
+	in, out := DefaultInputTokens, DefaultOutputTokens
+	if a.usageSet {
+		in, out = a.inTokens, a.outTokens
+	}
+	model := st.model
+	if model == "" {
+		model = "claude-fake"
+	}
+	evs := []event{{"message_start", map[string]any{
+		"type": "message_start",
+		"message": map[string]any{
+			"id": "msg_fake_" + st.toolID[len("toolu_fake"):], "type": "message", "role": "assistant",
+			"model": model, "content": []any{}, "stop_reason": nil, "stop_sequence": nil,
+			"usage": map[string]any{"input_tokens": in, "output_tokens": 1},
+		},
+	}}}
+	stop := "end_turn"
+	if a.kind == kindToolUse {
+		stop = "tool_use"
+		input, _ := json.Marshal(map[string]string{"command": a.text})
+		evs = append(evs, event{"content_block_start", map[string]any{
+			"type": "content_block_start", "index": 0,
+			"content_block": map[string]any{"type": "tool_use", "id": st.toolID, "name": "Bash", "input": map[string]any{}},
+		}})
+		for _, part := range chunks(string(input), a.chunkBytes) {
+			evs = append(evs, event{"content_block_delta", map[string]any{
+				"type": "content_block_delta", "index": 0,
+				"delta": map[string]any{"type": "input_json_delta", "partial_json": part},
+			}})
+		}
+	} else {
+		evs = append(evs, event{"content_block_start", map[string]any{
+			"type": "content_block_start", "index": 0,
+			"content_block": map[string]any{"type": "text", "text": ""},
+		}})
+		for _, part := range chunks(a.text, a.chunkBytes) {
+			evs = append(evs, event{"content_block_delta", map[string]any{
+				"type": "content_block_delta", "index": 0,
+				"delta": map[string]any{"type": "text_delta", "text": part},
+			}})
+		}
+	}
+	return append(evs,
+		event{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
+		event{"message_delta", map[string]any{
+			"type":  "message_delta",
+			"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
+			"usage": map[string]any{"output_tokens": out},
+		}},
+		event{"message_stop", map[string]any{"type": "message_stop"}},
+	)
+}
+
+// chunks splits s into pieces of at most n bytes (defaultChunkBytes when
+// n <= 0) without splitting a UTF-8 sequence. An empty s gives no pieces.
+func chunks(s string, n int) []string {
+	if n <= 0 {
+		n = defaultChunkBytes
+	}
+	var out []string
+	for len(s) > 0 {
+		end := min(n, len(s))
+		for end > 0 && end < len(s) && !utf8.RuneStart(s[end]) {
+			end--
+		}
+		if end == 0 { // n is smaller than the first rune: send it whole
+			_, end = utf8.DecodeRuneInString(s)
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
+}
