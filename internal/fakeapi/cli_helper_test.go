@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +53,25 @@ func (r run) result(t *testing.T) map[string]any {
 }
 
 // runCLI runs `claude -p --output-format stream-json --verbose extra...` with
-// prompt on stdin against srv and decodes what it printed.
+// prompt on stdin against srv and decodes what it printed. Its stdout is a
+// file, not a pipe: through a pipe the CLI loses output it has not flushed
+// when it exits (see TestCLIPipeLosesLargeOutput).
 func runCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, extra ...string) run {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	require.NoError(t, err)
+	defer out.Close()
+	r := execCLI(t, srv, maxRetries, prompt, out, extra...)
+	_, err = out.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	r.decode(t, out)
+	t.Logf("claude %s: exit %d in %v, %d lines, %d requests", strings.Join(extra, " "), r.exit, r.wall.Round(time.Millisecond), len(r.lines), len(srv.Requests()))
+	return r
+}
+
+// execCLI runs the CLI with stdout going to stdout and returns the exit
+// code, stderr and wall time.
+func execCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, stdout io.Writer, extra ...string) run {
 	t.Helper()
 	path := fakeapi.CLIPath(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
@@ -62,8 +81,8 @@ func runCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, ex
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(withoutClaudeCode(os.Environ()), srv.Env(t, maxRetries)...)
 	cmd.Stdin = strings.NewReader(prompt)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	r := run{stderr: stderr.String(), wall: time.Since(start)}
@@ -74,17 +93,23 @@ func runCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, ex
 	case err != nil:
 		t.Fatalf("run %s: %v", path, err)
 	}
-	sc := bufio.NewScanner(&stdout)
+	return r
+}
+
+// decode reads stdout lines into r.
+func (r *run) decode(t *testing.T, stdout io.Reader) {
+	t.Helper()
+	sc := bufio.NewScanner(stdout)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		var m map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), "stdout line %q", sc.Text())
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("stdout line of %d bytes: %v; starts %.300q, ends %.300q", len(sc.Bytes()), err, sc.Text(), tail(sc.Text(), 300))
+		}
 		r.lines = append(r.lines, m)
 		r.raw = append(r.raw, sc.Text())
 	}
 	require.NoError(t, sc.Err())
-	t.Logf("claude %s: exit %d in %v, %d lines, %d requests", strings.Join(extra, " "), r.exit, r.wall.Round(time.Millisecond), len(r.lines), len(srv.Requests()))
-	return r
 }
 
 // withoutClaudeCode drops CLAUDECODE, which a Claude Code session sets and
@@ -97,4 +122,8 @@ func withoutClaudeCode(env []string) []string {
 		}
 	}
 	return out
+}
+
+func tail(s string, n int) string {
+	return s[max(0, len(s)-n):]
 }

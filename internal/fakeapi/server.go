@@ -2,7 +2,9 @@ package fakeapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,9 @@ import (
 	"testing"
 	"time"
 )
+
+// ErrClosed is returned by WaitInFlight once the Server is closed.
+var ErrClosed = errors.New("fakeapi: server closed")
 
 // MessagesPath is the path the CLI posts its requests to (with ?beta=true).
 const MessagesPath = "/v1/messages"
@@ -83,6 +88,7 @@ type Server struct {
 	requests    []Request
 	inFlight    int
 	maxInFlight int
+	changed     chan struct{} // closed and replaced whenever inFlight changes
 	toolIDs     int
 }
 
@@ -91,9 +97,10 @@ type Server struct {
 func New(t testing.TB, answers ...Answer) *Server {
 	t.Helper()
 	s := &Server{
-		done:  make(chan struct{}),
-		queue: append([]Answer(nil), answers...),
-		def:   Text(DefaultText),
+		done:    make(chan struct{}),
+		queue:   append([]Answer(nil), answers...),
+		def:     Text(DefaultText),
+		changed: make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.Close)
@@ -204,7 +211,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Answer = a.String()
 	s.record(rec)
 	defer s.leave()
-	st := stream{w: w, r: r, a: a, done: s.done, model: rec.Model, toolID: toolID}
+	st := stream{w: w, r: r, a: a, done: s.done, model: rec.Model, toolID: toolID, sse: rec.Stream}
 	st.serve()
 }
 
@@ -219,6 +226,7 @@ func (s *Server) next() (Answer, string) {
 	}
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.notifyLocked()
 	s.toolIDs++
 	return a, fmt.Sprintf("toolu_fake%04d", s.toolIDs)
 }
@@ -227,6 +235,33 @@ func (s *Server) leave() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inFlight--
+	s.notifyLocked()
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// WaitInFlight blocks until exactly n POST /v1/messages requests are being
+// answered (typically held by WithGate), or ctx ends, or the server closes.
+// It returns ctx.Err(), or ErrClosed.
+func (s *Server) WaitInFlight(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		cur, changed := s.inFlight, s.changed
+		s.mu.Unlock()
+		if cur == n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		}
+	}
 }
 
 func (s *Server) record(r Request) {

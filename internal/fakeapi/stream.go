@@ -16,7 +16,8 @@ type stream struct {
 	done   <-chan struct{}
 	model  string
 	toolID string
-	sent   int // SSE events written
+	sse    bool // the request asked for "stream": true
+	sent   int  // SSE events written
 }
 
 // event is one Server-Sent Event of the Messages API stream.
@@ -39,6 +40,10 @@ func (st *stream) serve() {
 		st.w.Write(errorBody(st.a.errType, st.a.text))
 		return
 	}
+	if !st.sse {
+		st.serveJSON()
+		return
+	}
 	st.w.Header().Set("Content-Type", "text/event-stream")
 	st.w.Header().Set("Cache-Control", "no-cache")
 	st.w.WriteHeader(http.StatusOK)
@@ -54,6 +59,62 @@ func (st *stream) serve() {
 			return
 		}
 	}
+}
+
+// serveJSON answers a request without "stream": true, such as the CLI's
+// fallback after a broken stream, with the whole message as one JSON object.
+// Gate and delay hold the answer back once; a cut sends half of the body.
+func (st *stream) serveJSON() {
+	body, _ := json.Marshal(st.message())
+	st.w.Header().Set("Content-Type", "application/json")
+	if !st.pause() {
+		return
+	}
+	if st.a.cutAfter > 0 {
+		st.w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		st.w.WriteHeader(http.StatusOK)
+		st.w.Write(body[:len(body)/2])
+		st.hangUp()
+		return
+	}
+	st.w.Write(body)
+}
+
+// message is the whole answer as a non-streaming Messages API response.
+func (st *stream) message() map[string]any {
+	a := st.a
+	in, out := st.usage()
+	var block map[string]any
+	stop := "end_turn"
+	if a.kind == kindToolUse {
+		stop = "tool_use"
+		block = map[string]any{"type": "tool_use", "id": st.toolID, "name": "Bash", "input": map[string]string{"command": a.text}}
+	} else {
+		block = map[string]any{"type": "text", "text": a.text}
+	}
+	return map[string]any{
+		"id": st.messageID(), "type": "message", "role": "assistant", "model": st.modelName(),
+		"content": []any{block}, "stop_reason": stop, "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": in, "output_tokens": out},
+	}
+}
+
+func (st *stream) usage() (in, out int) {
+	if st.a.usageSet {
+		return st.a.inTokens, st.a.outTokens
+	}
+	return DefaultInputTokens, DefaultOutputTokens
+}
+
+func (st *stream) modelName() string {
+	if st.model == "" {
+		return "claude-fake"
+	}
+	return st.model
+}
+
+func (st *stream) messageID() string {
+	return "msg_fake_" + st.toolID[len("toolu_fake"):]
 }
 
 // pause waits, before an event after message_start, for the gate and the
@@ -108,19 +169,12 @@ func (st *stream) hangUp() {
 // events lists the SSE events of a text or tool_use answer.
 func (st *stream) events() []event {
 	a := st.a
-	in, out := DefaultInputTokens, DefaultOutputTokens
-	if a.usageSet {
-		in, out = a.inTokens, a.outTokens
-	}
-	model := st.model
-	if model == "" {
-		model = "claude-fake"
-	}
+	in, out := st.usage()
 	evs := []event{{"message_start", map[string]any{
 		"type": "message_start",
 		"message": map[string]any{
-			"id": "msg_fake_" + st.toolID[len("toolu_fake"):], "type": "message", "role": "assistant",
-			"model": model, "content": []any{}, "stop_reason": nil, "stop_sequence": nil,
+			"id": st.messageID(), "type": "message", "role": "assistant",
+			"model": st.modelName(), "content": []any{}, "stop_reason": nil, "stop_sequence": nil,
 			"usage": map[string]any{"input_tokens": in, "output_tokens": 1},
 		},
 	}}}
