@@ -1,0 +1,299 @@
+package limiter
+
+import (
+	"runtime/debug"
+	"time"
+)
+
+// message is a request to the actor: *acquireReq, *cancelReq, *pauseReq
+// or *statsReq. Settles travel on their own buffered channel.
+type message interface{ isMessage() }
+
+// acquireReq asks for an admission. Acquire takes one from the pool, and
+// returns it there only after receiving the reply, so the actor never
+// touches a request that a new Acquire is using.
+type acquireReq struct {
+	reply chan acquireResult // buffer 1: the actor never blocks on it
+
+	// Owned by the actor.
+	state      reqState
+	id         uint64      // the permit granted, in state granted
+	prev, next *acquireReq // links in the queue
+}
+
+// acquireResult is the reply to an acquireReq.
+type acquireResult struct {
+	permit Permit
+	err    error
+}
+
+// reqState is where an acquireReq is in its life, as the actor sees it.
+type reqState int
+
+const (
+	reqNew     reqState = iota // received, not yet answered
+	reqQueued                  // waiting in the queue
+	reqGranted                 // answered with a permit
+	reqDone                    // answered with an error, or cancelled
+)
+
+// cancelReq tells the actor that the Acquire of req gave up: take req out
+// of the queue, or undo its grant if the grant raced with the cancel.
+type cancelReq struct{ req *acquireReq }
+
+// pauseReq carries Pause.
+type pauseReq struct{ until time.Time }
+
+// statsReq carries Stats.
+type statsReq struct{ reply chan Stats } // buffer 1
+
+// settleMsg carries Settle.
+type settleMsg struct {
+	id   uint64
+	cost float64
+}
+
+func (*acquireReq) isMessage() {}
+func (*cancelReq) isMessage()  {}
+func (*pauseReq) isMessage()   {}
+func (*statsReq) isMessage()   {}
+
+// run is the actor goroutine. It closes done when it ends.
+func (l *Limiter) run() {
+	defer close(l.done)
+	for !l.loop() {
+	}
+	l.shutdown()
+}
+
+// loop serves messages until the limiter closes (true) or a panic was
+// recovered (false, after failing the waiters; run calls loop again).
+func (l *Limiter) loop() (closed bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.recovered(v)
+		}
+	}()
+	for {
+		var timerC <-chan time.Time
+		if l.armed {
+			timerC = l.timer.C
+		}
+		select {
+		case m := <-l.reqs:
+			l.drainSettles()
+			l.handle(m, l.clock.Now())
+		case s := <-l.settles:
+			l.settle(s, l.clock.Now())
+		case <-timerC:
+			l.armed = false
+		case <-l.quit:
+			return true
+		}
+		l.serve(l.clock.Now())
+	}
+}
+
+// handle applies one request.
+func (l *Limiter) handle(m message, now time.Time) {
+	l.current = m
+	if l.hook != nil {
+		l.hook(m)
+	}
+	switch m := m.(type) {
+	case *acquireReq:
+		l.acquire(m, now)
+	case *cancelReq:
+		l.cancel(m.req)
+	case *pauseReq:
+		l.core.pause(m.until)
+	case *statsReq:
+		l.current = nil
+		m.reply <- l.stats(now)
+	}
+	l.current = nil
+}
+
+// acquire admits r at once, queues it, or refuses it.
+func (l *Limiter) acquire(r *acquireReq, now time.Time) {
+	r.state = reqNew
+	if l.queue.len == 0 {
+		if p, ok := l.core.admit(now); ok {
+			l.grant(r, p)
+			return
+		}
+	}
+	if l.maxQueued >= 0 && l.queue.len >= l.maxQueued {
+		l.core.refused++
+		l.fail(r, ErrQueueFull)
+		return
+	}
+	if l.maxWait > 0 {
+		at, reason, known := l.core.readyAt(now, l.queue.len)
+		if wait := at.Sub(now); !known || wait > l.maxWait {
+			if !known {
+				wait = 0
+			}
+			l.core.refused++
+			l.fail(r, &WaitError{Reason: reason, RetryAfter: wait})
+			return
+		}
+	}
+	r.state = reqQueued
+	l.queue.push(r)
+}
+
+// cancel handles an Acquire that gave up on r.
+func (l *Limiter) cancel(r *acquireReq) {
+	switch r.state {
+	case reqQueued:
+		l.queue.remove(r)
+	case reqGranted:
+		l.core.undo(r.id)
+	}
+	r.state = reqDone
+}
+
+// settle applies one Settle.
+func (l *Limiter) settle(s settleMsg, now time.Time) {
+	if !l.core.settle(s.id, s.cost, now) {
+		l.log.Warn("limiter: invalid cost settled, charged the reservation instead", "cost", s.cost)
+	}
+}
+
+// drainSettles applies the settles already sent, so that a request sees
+// every Settle that happened before it.
+func (l *Limiter) drainSettles() {
+	for {
+		select {
+		case s := <-l.settles:
+			l.settle(s, l.clock.Now())
+		default:
+			return
+		}
+	}
+}
+
+// serve admits waiters from the head of the queue while the limits allow,
+// then arms the timer for the moment the head may be admitted.
+func (l *Limiter) serve(now time.Time) {
+	for r := l.queue.head; r != nil; r = l.queue.head {
+		p, ok := l.core.admit(now)
+		if !ok {
+			break
+		}
+		l.queue.remove(r)
+		l.grant(r, p)
+	}
+	if l.queue.len == 0 {
+		l.disarm()
+		return
+	}
+	at, _, known := l.core.readyAt(now, 0)
+	if !known {
+		l.disarm() // a settle will call serve again
+		return
+	}
+	if l.armed && at.Equal(l.deadline) {
+		return
+	}
+	l.timer.Reset(max(at.Sub(now), time.Nanosecond))
+	l.armed, l.deadline = true, at
+}
+
+// disarm stops the timer.
+func (l *Limiter) disarm() {
+	if l.armed {
+		l.timer.Stop()
+		l.armed = false
+	}
+}
+
+// grant answers r with p.
+func (l *Limiter) grant(r *acquireReq, p Permit) {
+	r.state, r.id = reqGranted, p.id
+	r.reply <- acquireResult{permit: p}
+}
+
+// fail answers r with err.
+func (l *Limiter) fail(r *acquireReq, err error) {
+	r.state = reqDone
+	r.reply <- acquireResult{err: err}
+}
+
+// failQueue answers every waiter with err.
+func (l *Limiter) failQueue(err error) {
+	for r := l.queue.head; r != nil; r = l.queue.head {
+		l.queue.remove(r)
+		l.fail(r, err)
+	}
+}
+
+// stats returns the stats at now.
+func (l *Limiter) stats(now time.Time) Stats {
+	s := l.core.stats(now)
+	s.Queued = l.queue.len
+	return s
+}
+
+// shutdown fails the waiters with ErrClosed and keeps the final stats.
+func (l *Limiter) shutdown() {
+	l.drainSettles()
+	l.failQueue(ErrClosed)
+	l.disarm()
+	l.final = l.stats(l.clock.Now())
+}
+
+// recovered handles a panic in the loop: it logs it and fails the request
+// being handled and every waiter with a *PanicError, so that no caller
+// hangs. The windows and counts stay as they were.
+func (l *Limiter) recovered(v any) {
+	err := &PanicError{Value: v}
+	l.log.Error("limiter: recovered from panic", "panic", v, "stack", string(debug.Stack()))
+	switch m := l.current.(type) {
+	case *acquireReq:
+		if m.state == reqNew {
+			l.fail(m, err)
+		}
+	case *statsReq:
+		m.reply <- Stats{}
+	}
+	l.current = nil
+	l.failQueue(err)
+	l.disarm()
+}
+
+// queue is the FIFO of waiters, a doubly linked list through the requests
+// themselves so that a cancelled waiter leaves in O(1) without allocating.
+type queue struct {
+	head, tail *acquireReq
+	len        int
+}
+
+// push appends r.
+func (q *queue) push(r *acquireReq) {
+	r.prev, r.next = q.tail, nil
+	if q.tail == nil {
+		q.head = r
+	} else {
+		q.tail.next = r
+	}
+	q.tail = r
+	q.len++
+}
+
+// remove unlinks r, which is in q.
+func (q *queue) remove(r *acquireReq) {
+	if r.prev == nil {
+		q.head = r.next
+	} else {
+		r.prev.next = r.next
+	}
+	if r.next == nil {
+		q.tail = r.prev
+	} else {
+		r.next.prev = r.prev
+	}
+	r.prev, r.next = nil, nil
+	q.len--
+}

@@ -1,0 +1,244 @@
+// Package limiter admits queries under per-minute and per-hour rate
+// windows, a rolling hourly cost budget, a concurrency cap and
+// server-signalled pauses, serving waiters strictly first in, first out.
+//
+// A Limiter is an actor: one goroutine owns all its state and callers talk
+// to it with request/reply messages. The arithmetic lives in a plain
+// synchronous core whose methods take the current time.
+package limiter
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Limiter admits queries. Acquire waits for admission and returns a
+// Permit; every Permit must be settled with Settle once the query's cost is
+// known (or the query failed, with cost 0) to free its concurrency slot
+// and replace its cost reservation with the actual cost.
+//
+// The windows are token buckets: the per-minute window holds up to
+// QueriesPerMinute tokens and refills that many per 60 s, continuously;
+// the per-hour window likewise. An admission takes a token from every
+// window or from none, so admissions in any interval of length T never
+// exceed capacity + rate×T in any window.
+//
+// Create one with New; the zero Limiter is not usable. A Limiter is safe
+// for concurrent use. It runs a goroutine from New until Close, so whoever
+// calls New must call Close (or run Serve, which closes it when its context
+// ends).
+type Limiter struct {
+	reqs    chan message   // unbuffered: the actor receives each request
+	settles chan settleMsg // buffered, see New
+	quit    chan struct{}  // closed by Close
+	done    chan struct{}  // closed when the actor goroutine has ended
+
+	closeOnce sync.Once
+	pool      sync.Pool // of *acquireReq
+
+	// Owned by the actor goroutine.
+	core      *core
+	queue     queue
+	clock     clock.Clock
+	log       *slog.Logger
+	maxQueued int           // < 0: no cap
+	maxWait   time.Duration // 0: none
+	timer     *clock.Timer
+	armed     bool      // timer is set for deadline
+	deadline  time.Time // when the head of the queue may be admitted
+	current   message   // the message being handled, for panic recovery
+	hook      func(message)
+
+	final Stats // the stats at close; read only after done is closed
+}
+
+// Permit is an admission granted by Acquire. Pass it to Settle exactly
+// once the query is over; settling it again does nothing. The zero Permit
+// is not an admission and Settle ignores it.
+type Permit struct {
+	id uint64
+
+	// BudgetRemaining is how many USD this query may spend without
+	// breaking the hourly budget as known at admission: the budget minus
+	// the spend of the last hour and the reservations of the other
+	// queries in flight. +Inf when the budget is off.
+	BudgetRemaining float64
+}
+
+// Stats is a snapshot of a Limiter.
+type Stats struct {
+	MinuteTokens, HourTokens float64 // tokens left in each window; -1 when the window is off
+	SpentUSD                 float64 // charged in the last 60 minutes
+	ReservedUSD              float64 // reserved by queries in flight
+	BudgetUSD                float64 // the hourly budget; Unlimited (-1) when off
+	InFlight                 int     // admitted, not yet settled
+	Queued                   int     // waiting in Acquire
+	PausedUntil              time.Time
+	Admitted                 uint64 // admissions, minus those undone by a cancellation
+	Refused                  uint64 // Acquire calls refused with ErrQueueFull or a *WaitError
+}
+
+// settleBuffer is the capacity of the settle channel. Settle needs no
+// reply, so a buffer lets it return without waiting for the actor; the
+// actor empties the buffer before handling any other request, so a
+// Settle is always applied before anything the same caller does next.
+const settleBuffer = 64
+
+// New validates cfg, applies the defaults and starts the limiter's
+// goroutine. The caller must call Close.
+func New(cfg Config) (*Limiter, error) {
+	return newLimiter(cfg, nil)
+}
+
+// newLimiter is New with a hook called by the actor before it handles
+// each message; tests use it to make the actor panic.
+func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	l := &Limiter{
+		reqs:      make(chan message),
+		settles:   make(chan settleMsg, settleBuffer),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		core:      newCore(cfg),
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		maxQueued: cfg.MaxQueued,
+		maxWait:   cfg.MaxWait,
+		hook:      hook,
+	}
+	l.pool.New = func() any { return &acquireReq{reply: make(chan acquireResult, 1)} }
+	l.timer = l.clock.Timer(time.Hour)
+	l.timer.Stop()
+	go l.run()
+	return l, nil
+}
+
+// Acquire waits until the query may run and returns its Permit, which the
+// caller must Settle. Waiters are served strictly in arrival order.
+//
+// It returns ctx's error if ctx ends first (the caller then consumed
+// nothing), ErrQueueFull when MaxQueued callers are already waiting, a
+// *WaitError when MaxWait is set and the wait would exceed it, ErrClosed
+// when the limiter is closed, and a *PanicError if the limiter recovered
+// from an internal panic while the caller waited.
+func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
+	if err := ctx.Err(); err != nil {
+		return Permit{}, err
+	}
+	r := l.pool.Get().(*acquireReq)
+	select {
+	case l.reqs <- r:
+	case <-ctx.Done():
+		l.pool.Put(r)
+		return Permit{}, ctx.Err()
+	case <-l.done:
+		l.pool.Put(r)
+		return Permit{}, ErrClosed
+	}
+	select {
+	case res := <-r.reply:
+		l.pool.Put(r)
+		return res.permit, res.err
+	case <-ctx.Done():
+		// The actor may have granted r meanwhile; cancel undoes that.
+		// r is not pooled again: the actor may still look at it.
+		l.send(&cancelReq{req: r})
+		return Permit{}, ctx.Err()
+	case <-l.done:
+		select {
+		case res := <-r.reply:
+			return res.permit, res.err
+		default:
+			return Permit{}, ErrClosed
+		}
+	}
+}
+
+// Settle charges costUSD for the query of p, replacing its reservation,
+// and frees its concurrency slot. Settling a permit again, or the zero
+// Permit, does nothing. A negative, NaN or infinite cost is logged and
+// charged as the reservation. Settle never blocks on a closed limiter.
+func (l *Limiter) Settle(p Permit, costUSD float64) {
+	if p.id == 0 {
+		return
+	}
+	select {
+	case l.settles <- settleMsg{id: p.id, cost: costUSD}:
+	case <-l.done:
+	}
+}
+
+// Pause forbids admissions before until, as after a rate-limit answer
+// from the server. A later until extends the pause; an earlier one
+// changes nothing.
+func (l *Limiter) Pause(until time.Time) {
+	l.send(&pauseReq{until: until})
+}
+
+// Stats returns a snapshot of the limiter. After Close it returns the
+// snapshot taken when the limiter closed.
+func (l *Limiter) Stats() Stats {
+	r := &statsReq{reply: make(chan Stats, 1)}
+	if !l.send(r) {
+		return l.final
+	}
+	select {
+	case s := <-r.reply:
+		return s
+	case <-l.done:
+		select {
+		case s := <-r.reply:
+			return s
+		default:
+			return l.final
+		}
+	}
+}
+
+// Close stops the limiter: every waiting Acquire returns ErrClosed, later
+// calls fail at once, and the limiter's goroutine has ended when Close
+// returns. Close is idempotent and safe to call from many goroutines; it
+// always returns nil.
+func (l *Limiter) Close() error {
+	l.closeOnce.Do(func() { close(l.quit) })
+	<-l.done
+	return nil
+}
+
+// Serve blocks until ctx ends, then closes the limiter and returns
+// ctx.Err(), or until the limiter is closed, then returns nil (at once if
+// it already is). It may be called again after it returned, which makes a
+// Limiter a suture Service; the limiter's work does not depend on Serve
+// running.
+func (l *Limiter) Serve(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return nil
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		l.Close()
+		return ctx.Err()
+	case <-l.done:
+		return nil
+	}
+}
+
+// send hands m to the actor and reports whether it took it (false once
+// the limiter is closed).
+func (l *Limiter) send(m message) bool {
+	select {
+	case l.reqs <- m:
+		return true
+	case <-l.done:
+		return false
+	}
+}
