@@ -157,9 +157,10 @@ func TestCLIBigPromptArrivesIntact(t *testing.T) {
 }
 
 // TestCLIAPIErrors covers answers with an HTTP error status. The CLI retries
-// 429, 529 and connection errors (CLAUDE_CODE_MAX_RETRIES times, one
-// api_retry line each) but not 400; every failed run ends with a result
-// whose subtype is still "success", with is_error true, and exit code 1.
+// 401, 429, 500, 529 and connection errors (CLAUDE_CODE_MAX_RETRIES times,
+// one api_retry line each) but not 400; every failed run ends with a
+// synthetic assistant message and a result whose subtype is still
+// "success", with is_error true, total_cost_usd 0, and exit code 1.
 func TestCLIAPIErrors(t *testing.T) {
 	t.Parallel()
 	overloaded := fakeapi.Error(529, "overloaded_error", "Overloaded")
@@ -190,6 +191,24 @@ func TestCLIAPIErrors(t *testing.T) {
 			def:    overloaded,
 			status: 529.0, resultText: "API Error: 529 Overloaded", requests: 2,
 			retries: []map[string]any{{"attempt": 1.0, "max_retries": 1.0, "error_status": 529.0, "error": "overloaded"}},
+		},
+		{
+			name: "429 without retries", maxRetries: 0,
+			answers: []fakeapi.Answer{fakeapi.Error(429, "rate_limit_error", "slow down").WithRetryAfter(30)},
+			def:     fakeapi.Text("never asked"),
+			status:  429.0, resultText: "API Error: Request rejected (429) · slow down", requests: 1,
+		},
+		{
+			name: "401 is retried too", maxRetries: 1,
+			def:    fakeapi.Error(401, "authentication_error", "invalid x-api-key"),
+			status: 401.0, resultText: "Invalid API key · Fix external API key", requests: 2,
+			retries: []map[string]any{{"attempt": 1.0, "max_retries": 1.0, "error_status": 401.0, "error": "authentication_failed"}},
+		},
+		{
+			name: "500 retried once then given up", maxRetries: 1,
+			def:    fakeapi.Error(500, "api_error", "Internal server error"),
+			status: 500.0, resultText: "API Error: 500 Internal server error", requests: 2,
+			retries: []map[string]any{{"attempt": 1.0, "max_retries": 1.0, "error_status": 500.0, "error": "server_error"}},
 		},
 		{
 			name: "connection dropped", maxRetries: 0,

@@ -481,3 +481,54 @@ func TestCLIPath(t *testing.T) {
 	assert.Contains(t, tb.failed, "not an executable file")
 	assert.Empty(t, tb.skipped)
 }
+
+func TestDelayBetweenEvents(t *testing.T) {
+	t.Parallel()
+	const d = 10 * time.Millisecond
+	srv := fakeapi.New(t, fakeapi.Text("abc").WithChunkBytes(1).WithDelay(d))
+	start := time.Now()
+	resp, err := post(t, client(t), srv, "m", true)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	evs, err := readSSE(resp.Body)
+	require.NoError(t, err)
+
+	require.Len(t, evs, 8)
+	assert.GreaterOrEqual(t, time.Since(start), time.Duration(len(evs)-1)*d, "a pause before each event after message_start")
+}
+
+func TestCloseEndsDelayedStream(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New(t, fakeapi.Text("x").WithDelay(time.Hour))
+	resp, err := post(t, client(t), srv, "m", true)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.NoError(t, srv.WaitInFlight(t.Context(), 1))
+
+	srv.Close()
+	evs, _ := readSSE(resp.Body)
+	assert.Equal(t, []string{"message_start"}, names(evs))
+}
+
+func TestCLIPathFindsRepoCopy(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644))
+	bin := filepath.Join(root, ".tools", "claude", "node_modules", ".bin")
+	require.NoError(t, os.MkdirAll(bin, 0o755))
+	exe := filepath.Join(bin, "claude")
+	require.NoError(t, os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755))
+	sub := filepath.Join(root, "internal", "pkg")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	t.Chdir(sub)
+	t.Setenv(fakeapi.CLIPathEnv, "")
+	t.Setenv("CI", "")
+
+	tb := &fakeTB{TB: t}
+	assert.Equal(t, exe, fakeapi.CLIPath(tb))
+	assert.Empty(t, tb.skipped)
+
+	require.NoError(t, os.Remove(exe))
+	tb = &fakeTB{TB: t}
+	assert.Empty(t, fakeapi.CLIPath(tb))
+	assert.Contains(t, tb.skipped, "claude CLI not installed")
+}
