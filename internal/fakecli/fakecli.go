@@ -1,0 +1,276 @@
+// Package fakecli is a scriptable stand-in for the claude CLI, for tests and
+// the demo. A program that wants to act as the fake calls RunIfRequested
+// first thing (in TestMain, before m.Run parses flags, or at the top of
+// main); when the environment variable FAKECLI_SCRIPT holds a script, the
+// process plays it and exits instead of returning. The program then uses
+// its own executable (os.Executable) as the CLI path and passes a script per
+// query with Env:
+//
+//	func TestMain(m *testing.M) {
+//		fakecli.RunIfRequested()
+//		os.Exit(m.Run())
+//	}
+//
+//	req.Env = []string{fakecli.Env(fakecli.Success("hello", 0.01))}
+package fakecli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// EnvVar is the environment variable that carries the script, as JSON.
+const EnvVar = "FAKECLI_SCRIPT"
+
+// Script is the list of steps the fake plays in order. After the last step
+// the fake exits with code 0.
+type Script []Step
+
+// Op names what a Step does.
+type Op string
+
+// Step kinds; build steps with the constructors (Line, Stderr, Exit...).
+const (
+	OpStdout        Op = "stdout"         // write Data to stdout, or Chunks with Pause between them
+	OpStderr        Op = "stderr"         // write Data to stderr
+	OpStderrBytes   Op = "stderr_bytes"   // write N bytes of text to stderr
+	OpSleep         Op = "sleep"          // sleep Duration (real time)
+	OpExit          Op = "exit"           // exit with Code
+	OpKill          Op = "kill"           // send Signal to itself
+	OpIgnoreSIGTERM Op = "ignore_sigterm" // ignore SIGTERM from now on
+	OpHang          Op = "hang"           // block until killed
+	OpRecord        Op = "record"         // read stdin to EOF, write a Recording to Path
+	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
+)
+
+// Step is one action of a Script. Only the fields its Op uses are set.
+type Step struct {
+	Op       Op             `json:"op"`
+	Data     string         `json:"data,omitempty"`
+	Chunks   []string       `json:"chunks,omitempty"`
+	Pause    time.Duration  `json:"pause,omitempty"`
+	N        int            `json:"n,omitempty"`
+	Duration time.Duration  `json:"duration,omitempty"`
+	Code     int            `json:"code,omitempty"`
+	Signal   syscall.Signal `json:"signal,omitempty"`
+	Path     string         `json:"path,omitempty"`
+	EnvKeys  []string       `json:"env_keys,omitempty"`
+	Script   Script         `json:"script,omitempty"`
+}
+
+// Line prints s and a newline on stdout.
+func Line(s string) Step { return Step{Op: OpStdout, Data: s + "\n"} }
+
+// Write prints s on stdout as is (no newline added): for CRLF endings or a
+// last line without a newline.
+func Write(s string) Step { return Step{Op: OpStdout, Data: s} }
+
+// Chunked writes the chunks to stdout one write each, sleeping pause
+// between them, so that a reader sees a line split across reads.
+func Chunked(pause time.Duration, chunks ...string) Step {
+	return Step{Op: OpStdout, Chunks: chunks, Pause: pause}
+}
+
+// Stderr writes s to stderr.
+func Stderr(s string) Step { return Step{Op: OpStderr, Data: s} }
+
+// StderrBytes writes n bytes of text to stderr, in lines of 100 bytes.
+func StderrBytes(n int) Step { return Step{Op: OpStderrBytes, N: n} }
+
+// Sleep sleeps d of real time.
+func Sleep(d time.Duration) Step { return Step{Op: OpSleep, Duration: d} }
+
+// Exit exits with code.
+func Exit(code int) Step { return Step{Op: OpExit, Code: code} }
+
+// Kill sends sig to the fake itself (e.g. syscall.SIGKILL).
+func Kill(sig syscall.Signal) Step { return Step{Op: OpKill, Signal: sig} }
+
+// IgnoreSIGTERM makes the fake ignore SIGTERM from then on, so only
+// SIGKILL stops it.
+func IgnoreSIGTERM() Step { return Step{Op: OpIgnoreSIGTERM} }
+
+// Hang blocks until the fake is killed.
+func Hang() Step { return Step{Op: OpHang} }
+
+// Record reads stdin to EOF, then writes a Recording of the arguments,
+// stdin, working directory and the listed environment variables to path
+// (read it back with ReadRecording).
+func Record(path string, envKeys ...string) Step {
+	return Step{Op: OpRecord, Path: path, EnvKeys: envKeys}
+}
+
+// Spawn starts a child process playing script, in the fake's process group
+// and sharing its stdout and stderr, and writes the child's pid to pidFile.
+// The fake does not wait for it: tests use it to check that a whole process
+// group is stopped.
+func Spawn(pidFile string, script Script) Step {
+	return Step{Op: OpSpawn, Path: pidFile, Script: script}
+}
+
+// Env returns "FAKECLI_SCRIPT=<script as JSON>", for a query's environment.
+func Env(s Script) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic("fakecli: " + err.Error()) // a Script always marshals
+	}
+	return EnvVar + "=" + string(b)
+}
+
+// Recording is what a Record step saw.
+type Recording struct {
+	Args  []string          `json:"args"`
+	Stdin string            `json:"stdin"`
+	Dir   string            `json:"dir"`
+	Env   map[string]string `json:"env"` // only the listed keys that were set
+}
+
+// ReadRecording reads the file a Record step wrote.
+func ReadRecording(path string) (Recording, error) {
+	var r Recording
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, fmt.Errorf("fakecli: %w", err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("fakecli: recording %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// exitBadScript is the fake's exit code when its own script fails.
+const exitBadScript = 97
+
+// RunIfRequested plays the script in FAKECLI_SCRIPT and exits, when the
+// variable is set; otherwise it returns at once. Call it before anything
+// parses flags: the fake is started with the CLI's arguments (-p ...).
+func RunIfRequested() {
+	src, ok := os.LookupEnv(EnvVar)
+	if !ok {
+		return
+	}
+	var s Script
+	if err := json.Unmarshal([]byte(src), &s); err != nil {
+		fail(err)
+	}
+	for _, st := range s {
+		if err := play(st); err != nil {
+			fail(err)
+		}
+	}
+	os.Exit(0)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "fakecli:", err)
+	os.Exit(exitBadScript)
+}
+
+func play(st Step) error {
+	switch st.Op {
+	case OpStdout:
+		if st.Chunks == nil {
+			_, err := io.WriteString(os.Stdout, st.Data)
+			return err
+		}
+		for i, c := range st.Chunks {
+			if i > 0 {
+				time.Sleep(st.Pause)
+			}
+			if _, err := io.WriteString(os.Stdout, c); err != nil {
+				return err
+			}
+		}
+	case OpStderr:
+		_, err := io.WriteString(os.Stderr, st.Data)
+		return err
+	case OpStderrBytes:
+		line := strings.Repeat("e", 99) + "\n"
+		for n := st.N; n > 0; n -= len(line) {
+			if _, err := io.WriteString(os.Stderr, line[:min(n, len(line))]); err != nil {
+				return err
+			}
+		}
+	case OpSleep:
+		time.Sleep(st.Duration)
+	case OpExit:
+		os.Exit(st.Code)
+	case OpKill:
+		if err := syscall.Kill(os.Getpid(), st.Signal); err != nil {
+			return err
+		}
+		hang() // until the signal lands
+	case OpIgnoreSIGTERM:
+		signal.Ignore(syscall.SIGTERM)
+	case OpHang:
+		hang()
+	case OpRecord:
+		return record(st)
+	case OpSpawn:
+		return spawn(st)
+	default:
+		return fmt.Errorf("unknown op %q", st.Op)
+	}
+	return nil
+}
+
+func hang() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func record(st Step) error {
+	stdin, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return err
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	r := Recording{Args: os.Args[1:], Stdin: string(stdin), Dir: dir, Env: map[string]string{}}
+	for _, k := range st.EnvKeys {
+		if v, ok := os.LookupEnv(k); ok {
+			r.Env[k] = v
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(st.Path, b)
+}
+
+func spawn(st Step) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), Env(st.Script))
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() //nolint:errcheck // reaps the child if the fake outlives it
+	return writeFileAtomic(st.Path, []byte(fmt.Sprint(cmd.Process.Pid)))
+}
+
+// writeFileAtomic writes via a rename, so a reader polling for path never
+// sees it half written.
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
