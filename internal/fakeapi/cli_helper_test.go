@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -58,22 +59,36 @@ func (r run) result(t *testing.T) map[string]any {
 // when it exits (see TestCLIPipeLosesLargeOutput).
 func runCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, extra ...string) run {
 	t.Helper()
-	out, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	r, err := tryCLI(t, fakeapi.CLIPath(t), srv, maxRetries, prompt, extra...)
 	require.NoError(t, err)
-	defer out.Close()
-	r := execCLI(t, srv, maxRetries, prompt, out, extra...)
-	_, err = out.Seek(0, io.SeekStart)
-	require.NoError(t, err)
-	r.decode(t, out)
-	t.Logf("claude %s: exit %d in %v, %d lines, %d requests", strings.Join(extra, " "), r.exit, r.wall.Round(time.Millisecond), len(r.lines), len(srv.Requests()))
 	return r
 }
 
-// execCLI runs the CLI with stdout going to stdout and returns the exit
-// code, stderr and wall time.
-func execCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, stdout io.Writer, extra ...string) run {
-	t.Helper()
-	path := fakeapi.CLIPath(t)
+// tryCLI is runCLI for any goroutine: it reports failures as an error
+// instead of stopping the test. path comes from fakeapi.CLIPath.
+func tryCLI(t *testing.T, path string, srv *fakeapi.Server, maxRetries int, prompt string, extra ...string) (run, error) {
+	out, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		return run{}, err
+	}
+	defer out.Close()
+	r, err := execCLI(t, path, srv, maxRetries, prompt, out, extra...)
+	if err != nil {
+		return r, err
+	}
+	if _, err := out.Seek(0, io.SeekStart); err != nil {
+		return r, err
+	}
+	if err := r.decode(out); err != nil {
+		return r, err
+	}
+	t.Logf("claude %s: exit %d in %v, %d lines, %d requests", strings.Join(extra, " "), r.exit, r.wall.Round(time.Millisecond), len(r.lines), len(srv.Requests()))
+	return r, nil
+}
+
+// execCLI runs the CLI at path with stdout going to stdout and returns the
+// exit code, stderr and wall time.
+func execCLI(t *testing.T, path string, srv *fakeapi.Server, maxRetries int, prompt string, stdout io.Writer, extra ...string) (run, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
 	defer cancel()
 	args := append([]string{"-p", "--output-format", "stream-json", "--verbose"}, extra...)
@@ -91,25 +106,24 @@ func execCLI(t *testing.T, srv *fakeapi.Server, maxRetries int, prompt string, s
 	case errors.As(err, &exitErr):
 		r.exit = exitErr.ExitCode()
 	case err != nil:
-		t.Fatalf("run %s: %v", path, err)
+		return r, fmt.Errorf("run %s: %w", path, err)
 	}
-	return r
+	return r, nil
 }
 
 // decode reads stdout lines into r.
-func (r *run) decode(t *testing.T, stdout io.Reader) {
-	t.Helper()
+func (r *run) decode(stdout io.Reader) error {
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("stdout line of %d bytes: %v; starts %.300q, ends %.300q", len(sc.Bytes()), err, sc.Text(), tail(sc.Text(), 300))
+			return fmt.Errorf("stdout line of %d bytes: %w; starts %.300q, ends %.300q", len(sc.Bytes()), err, sc.Text(), tail(sc.Text(), 300))
 		}
 		r.lines = append(r.lines, m)
 		r.raw = append(r.raw, sc.Text())
 	}
-	require.NoError(t, sc.Err())
+	return sc.Err()
 }
 
 // withoutClaudeCode drops CLAUDECODE, which a Claude Code session sets and

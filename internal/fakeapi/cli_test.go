@@ -388,11 +388,13 @@ func TestCLIConcurrentRunsHeldByGate(t *testing.T) {
 	srv := fakeapi.New(t)
 	srv.SetDefault(fakeapi.Text("released").WithGate(gate))
 
+	path := fakeapi.CLIPath(t)
 	const n = 3
 	runs := make([]run, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { runs[i] = runCLI(t, srv, 0, "hi") })
+		wg.Go(func() { runs[i], errs[i] = tryCLI(t, path, srv, 0, "hi") })
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -401,6 +403,9 @@ func TestCLIConcurrentRunsHeldByGate(t *testing.T) {
 	wg.Wait()
 
 	require.NoError(t, err)
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
 	assert.Equal(t, n, srv.MaxInFlight())
 	assert.Equal(t, 0, srv.InFlight())
 	for _, r := range runs {
@@ -418,7 +423,8 @@ func TestCLIPipeLosesLargeOutput(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t, fakeapi.Text(fakeapi.Filler(3<<20)))
 	var stdout bytes.Buffer // os/exec copies from a pipe into it
-	r := execCLI(t, srv, 0, "hi", &stdout)
+	r, err := execCLI(t, fakeapi.CLIPath(t), srv, 0, "hi", &stdout)
+	require.NoError(t, err)
 	t.Logf("exit %d in %v; %d bytes of stdout through a pipe", r.exit, r.wall.Round(time.Millisecond), stdout.Len())
 
 	assert.Equal(t, 0, r.exit)
