@@ -113,7 +113,8 @@ func (a Answer) WithHeader(key, value string) Answer {
 // WithGate returns a copy of a whose stream, after message_start, waits to
 // receive from gate before each further event: send one value per event to
 // step through the stream, or close gate to let the rest through at once. A
-// request held by a gate counts as in flight. Closing the Server, or the
+// non-streaming request waits for one value before its answer. A request
+// held by a gate counts as in flight. Closing the Server, or the
 // client going away, also ends the wait.
 func (a Answer) WithGate(gate <-chan struct{}) Answer {
 	a.gate = gate
@@ -129,7 +130,8 @@ func (a Answer) WithDelay(d time.Duration) Answer {
 
 // CutAfter returns a copy of a whose stream closes the connection after n
 // SSE events (n >= 1; message_start is the first), without message_stop and
-// without ending the chunked body.
+// without ending the chunked body. A non-streaming request (the CLI's
+// fallback after a broken stream) gets half of its JSON body instead.
 func (a Answer) CutAfter(n int) Answer {
 	a.cutAfter = n
 	return a
