@@ -97,6 +97,9 @@ func (l *Limiter) loop() (closed bool) {
 // handle applies one request.
 func (l *Limiter) handle(m message, now time.Time) {
 	l.current = m
+	if r, ok := m.(*acquireReq); ok {
+		r.state = reqNew // a pooled request keeps its last state until here
+	}
 	if l.hook != nil {
 		l.hook(m)
 	}
@@ -116,7 +119,6 @@ func (l *Limiter) handle(m message, now time.Time) {
 
 // acquire admits r at once, queues it, or refuses it.
 func (l *Limiter) acquire(r *acquireReq, now time.Time) {
-	r.state = reqNew
 	if l.queue.len == 0 {
 		if p, ok := l.core.admit(now); ok {
 			l.grant(r, p)

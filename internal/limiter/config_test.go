@@ -1,0 +1,84 @@
+package limiter
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigValidateNamesTheField(t *testing.T) {
+	tests := []struct {
+		field string
+		cfg   Config
+	}{
+		{"QueriesPerMinute", Config{QueriesPerMinute: -2}},
+		{"QueriesPerMinute", Config{QueriesPerMinute: maxWindowCount + 1}},
+		{"QueriesPerHour", Config{QueriesPerHour: -5}},
+		{"MaxConcurrent", Config{MaxConcurrent: -2}},
+		{"MaxQueued", Config{MaxQueued: -3}},
+		{"CostBudgetHourly", Config{CostBudgetHourly: -0.5}},
+		{"CostBudgetHourly", Config{CostBudgetHourly: math.NaN()}},
+		{"CostBudgetHourly", Config{CostBudgetHourly: math.Inf(1)}},
+		{"CostEstimate", Config{CostEstimate: -1}},
+		{"CostEstimate", Config{CostEstimate: math.NaN()}},
+		{"CostEstimate", Config{CostEstimate: math.Inf(1)}},
+		{"MaxWait", Config{MaxWait: -time.Second}},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		var ce *ConfigError
+		require.True(t, errors.As(err, &ce), "%+v: %v", tt.cfg, err)
+		assert.Equal(t, tt.field, ce.Field)
+		assert.Contains(t, err.Error(), "limiter: "+tt.field+" ")
+
+		_, err = New(tt.cfg)
+		assert.ErrorAs(t, err, &ce, "New validates")
+	}
+}
+
+func TestConfigValidAndDefaults(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: Unlimited, MaxQueued: Unlimited},
+		{QueriesPerMinute: 1, CostBudgetHourly: 0.01, CostEstimate: 0.5, MaxWait: time.Second},
+	} {
+		assert.NoError(t, cfg.Validate(), "%+v", cfg)
+	}
+
+	d := Config{}.withDefaults()
+	assert.Equal(t, 60, d.QueriesPerMinute)
+	assert.Equal(t, 1000, d.QueriesPerHour)
+	assert.Equal(t, 10.0, d.CostBudgetHourly)
+	assert.Equal(t, 4, d.MaxConcurrent)
+	assert.Equal(t, 1000, d.MaxQueued)
+	assert.NotNil(t, d.Clock)
+	assert.NotNil(t, d.Logger)
+
+	u := Config{MaxConcurrent: Unlimited, CostBudgetHourly: Unlimited}.withDefaults()
+	assert.Equal(t, Unlimited, u.MaxConcurrent, "Unlimited is kept, not defaulted")
+	assert.Equal(t, float64(Unlimited), u.CostBudgetHourly)
+}
+
+func TestReasonString(t *testing.T) {
+	assert.Equal(t, "minute", ReasonMinute.String())
+	assert.Equal(t, "hour", ReasonHour.String())
+	assert.Equal(t, "budget", ReasonBudget.String())
+	assert.Equal(t, "concurrency", ReasonConcurrency.String())
+	assert.Equal(t, "paused", ReasonPaused.String())
+	assert.Equal(t, "none", Reason(0).String())
+}
+
+func TestErrorsMatch(t *testing.T) {
+	var err error = &WaitError{Reason: ReasonHour, RetryAfter: time.Minute}
+	assert.ErrorIs(t, err, ErrWaitTooLong)
+	assert.Equal(t, "limiter: hour limit: wait exceeds MaxWait, retry after 1m0s", err.Error())
+
+	inner := errors.New("boom")
+	err = &PanicError{Value: inner}
+	assert.ErrorIs(t, err, inner, "the panic value is wrapped")
+	assert.Equal(t, "limiter: internal panic: boom", err.Error())
+}
