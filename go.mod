@@ -9,6 +9,7 @@ require (
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/thejerf/suture/v4 v4.0.6 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
