@@ -48,6 +48,7 @@ const (
 	OpHang          Op = "hang"           // block until killed
 	OpRecord        Op = "record"         // read stdin to EOF, write a Recording to Path
 	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
+	OpCat           Op = "cat"            // copy the file at Path to stdout
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -77,6 +78,10 @@ func Write(s string) Step { return Step{Op: OpStdout, Data: s} }
 func Chunked(pause time.Duration, chunks ...string) Step {
 	return Step{Op: OpStdout, Chunks: chunks, Pause: pause}
 }
+
+// Cat copies the file at path to stdout, for output too big to pass in
+// the script's environment variable (Linux limits one to 128 KiB).
+func Cat(path string) Step { return Step{Op: OpCat, Path: path} }
 
 // Stderr writes s to stderr.
 func Stderr(s string) Step { return Step{Op: OpStderr, Data: s} }
@@ -126,6 +131,7 @@ func Env(s Script) string {
 
 // Recording is what a Record step saw.
 type Recording struct {
+	Pid   int               `json:"pid"`
 	Args  []string          `json:"args"`
 	Stdin string            `json:"stdin"`
 	Dir   string            `json:"dir"`
@@ -215,6 +221,14 @@ func play(st Step) error {
 		return record(st)
 	case OpSpawn:
 		return spawn(st)
+	case OpCat:
+		f, err := os.Open(st.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(os.Stdout, f)
+		return err
 	default:
 		return fmt.Errorf("unknown op %q", st.Op)
 	}
@@ -236,7 +250,7 @@ func record(st Step) error {
 	if err != nil {
 		return err
 	}
-	r := Recording{Args: os.Args[1:], Stdin: string(stdin), Dir: dir, Env: map[string]string{}}
+	r := Recording{Pid: os.Getpid(), Args: os.Args[1:], Stdin: string(stdin), Dir: dir, Env: map[string]string{}}
 	for _, k := range st.EnvKeys {
 		if v, ok := os.LookupEnv(k); ok {
 			r.Env[k] = v

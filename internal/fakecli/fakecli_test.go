@@ -43,8 +43,11 @@ func runFake(t *testing.T, s Script, stdin string, args ...string) (stdout, stde
 func TestPlaysScript(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rec.json")
 	t.Setenv("FAKE_KEEP", "kept")
+	big := filepath.Join(t.TempDir(), "big")
+	require.NoError(t, os.WriteFile(big, []byte("from a file\n"), 0o600))
 	stdout, stderr, code := runFake(t, Script{
 		Record(rec, "FAKE_KEEP", "FAKE_ABSENT"),
+		Cat(big),
 		Line("one"),
 		Chunked(time.Millisecond, "tw", "o\r\n"),
 		Stderr("warn\n"),
@@ -54,7 +57,7 @@ func TestPlaysScript(t *testing.T) {
 		Line("never"),
 	}, "the prompt", "-p", "--model=x")
 	assert.Equal(t, 3, code)
-	assert.Equal(t, "one\ntwo\r\nlast", stdout)
+	assert.Equal(t, "from a file\none\ntwo\r\nlast", stdout)
 	assert.Equal(t, "warn\n", stderr[:5])
 	assert.Len(t, stderr, 5+250)
 
@@ -64,6 +67,7 @@ func TestPlaysScript(t *testing.T) {
 	assert.Equal(t, "the prompt", r.Stdin)
 	assert.Equal(t, map[string]string{"FAKE_KEEP": "kept"}, r.Env)
 	assert.NotEmpty(t, r.Dir)
+	assert.NotZero(t, r.Pid)
 }
 
 func TestBadScriptFails(t *testing.T) {
