@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// safetyNet bounds a test that would otherwise hang on a regression; no
+// assertion depends on it.
+const safetyNet = 30 * time.Second
+
+// fake returns Options running this test binary as the fake CLI.
+func fake(t *testing.T) Options {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return Options{Path: exe, GracePeriod: 200 * time.Millisecond}
+}
+
+// request runs script with a short prompt.
+func request(script fakecli.Script) Request {
+	return Request{Prompt: "hi", Env: []string{fakecli.Env(script)}}
+}
+
+// collect ranges over the stream to its end.
+func collect(t *testing.T, ctx context.Context, req Request, opt Options) ([]protocol.Message, []error) {
+	t.Helper()
+	var msgs []protocol.Message
+	var errs []error
+	for m, err := range Stream(ctx, req, opt) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, errs
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), safetyNet)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// types lists the messages' types, subtypes after a slash.
+func types(msgs []protocol.Message) string {
+	var s []string
+	for _, m := range msgs {
+		if sm, ok := m.(*protocol.SystemMessage); ok {
+			s = append(s, m.Type()+"/"+sm.Subtype)
+			continue
+		}
+		s = append(s, m.Type())
+	}
+	return strings.Join(s, " ")
+}
+
+// reaped reports whether pid no longer exists at all.
+func reaped(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// assertDies asserts that pid dies soon. A SIGKILLed process closes its
+// files (our pipes' EOF) a moment before it is dead, so this polls.
+func assertDies(t *testing.T, pid int, msg string) {
+	t.Helper()
+	assert.Eventually(t, func() bool { return dead(pid) }, 10*time.Second, 5*time.Millisecond, msg)
+}
+
+// dead reports whether pid is gone or a zombie: a killed grandchild whose
+// parent died too waits for pid 1 to reap it, which is outside our control.
+func dead(pid int) bool {
+	if reaped(pid) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var pid int
+	_, err = fmt.Sscan(string(b), &pid)
+	require.NoError(t, err)
+	return pid
+}

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// errStopped is the stop cause when the consumer ends the stream early.
+var errStopped = errors.New("agent: stream stopped by its consumer")
+
+// process is one running CLI in its own process group.
+//
+// Goroutines, all ended before close returns:
+//   - writeStdin writes the prompt and closes stdin;
+//   - drainStderr reads stderr to EOF into the tail buffer;
+//   - watchExit learns when the group leader has exited, without reaping it;
+//   - supervise stops the group when ctx ends, then, once stdout and stderr
+//     are at EOF, is the only caller of cmd.Wait.
+//
+// stdout is read by the iterator's goroutine.
+type process struct {
+	cmd    *exec.Cmd
+	pid    int           // also the process group id
+	grace  time.Duration // SIGTERM -> SIGKILL
+	stdin  *os.File
+	stdout *os.File
+	stderr *os.File
+
+	ctx  context.Context // ends when the caller's ctx ends or stop is called
+	stop context.CancelCauseFunc
+
+	stdinOnce  sync.Once
+	stdoutOnce sync.Once
+	stdoutDone chan struct{} // stdout read to EOF (or discarded)
+	stderrDone chan struct{} // stderr read to EOF; tail final
+	exited     chan struct{} // leader exited, not reaped: the pgid is still ours
+	done       chan struct{} // reaped; fields below are final
+
+	tail       tailBuffer
+	terminated bool // the group was stopped by us (stop or ctx)
+	state      *os.ProcessState
+	waitErr    error
+}
+
+// start starts the CLI at path with its own process group and pipes for
+// stdin, stdout and stderr. No shell is involved.
+// p.ctx is ctx; stop must cancel it.
+func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *Request, opt *Options) (*process, error) {
+	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
+	for i := 0; i < len(files); i += 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(files[:i])
+			return nil, fmt.Errorf("agent: pipe for claude CLI: %w", err)
+		}
+		files[i], files[i+1] = r, w
+	}
+	cmd := exec.Command(path, req.args()...)
+	cmd.Dir = req.WorkingDir
+	cmd.Env = req.env(os.Environ())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], files[3], files[5]
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err := cmd.Start()
+	closeAll([]*os.File{files[0], files[3], files[5]}) // the child's ends
+	if err != nil {
+		closeAll([]*os.File{files[1], files[2], files[4]})
+		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
+	}
+
+	p := &process{
+		cmd:        cmd,
+		pid:        cmd.Process.Pid,
+		grace:      opt.GracePeriod,
+		stdin:      files[1],
+		stdout:     files[2],
+		stderr:     files[4],
+		ctx:        ctx,
+		stop:       stop,
+		stdoutDone: make(chan struct{}),
+		stderrDone: make(chan struct{}),
+		exited:     make(chan struct{}),
+		done:       make(chan struct{}),
+		tail:       tailBuffer{max: opt.StderrTailBytes},
+	}
+	go p.writeStdin(req.Prompt)
+	go p.drainStderr(opt.OnStderr)
+	go p.watchExit()
+	go p.supervise()
+	return p, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// writeStdin writes the prompt and closes stdin, so the CLI sees its end.
+// A CLI that exits without reading makes the write fail: that is reported
+// by its exit, not here.
+func (p *process) writeStdin(prompt string) {
+	io.WriteString(p.stdin, prompt) //nolint:errcheck // see above
+	p.closeStdin()
+}
+
+func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }
+
+func (p *process) drainStderr(onLine func(string)) {
+	defer close(p.stderrDone)
+	defer p.stderr.Close()
+	r := bufio.NewReaderSize(p.stderr, readBufSize)
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(chunk) > 0 {
+			p.tail.Write(chunk)
+			if onLine != nil {
+				onLine(string(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))))
+			}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+// supervise owns cmd.Wait. It stops the group when p.ctx ends before the
+// leader exits; once the leader has exited it kills what is left of the
+// group (so nothing outlives the query), waits for stdout and stderr to be
+// read to EOF, and reaps the leader.
+func (p *process) supervise() {
+	defer close(p.done)
+	select {
+	case <-p.exited:
+	case <-p.ctx.Done():
+		p.terminated = true
+		p.terminate()
+	}
+	// The leader is not reaped yet, so its pid still names our group.
+	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
+	p.closeStdin()
+	<-p.stderrDone
+	<-p.stdoutDone
+	p.waitErr = p.cmd.Wait()
+	p.state = p.cmd.ProcessState
+}
+
+// terminate closes stdin, sends SIGTERM to the group, and SIGKILL if the
+// leader is still there after the grace period (real time: it is the
+// CLI's own shutdown time).
+func (p *process) terminate() {
+	p.closeStdin()
+	syscall.Kill(-p.pid, syscall.SIGTERM) //nolint:errcheck // ESRCH: already gone
+	t := time.NewTimer(p.grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+		syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: already gone
+		<-p.exited
+	}
+}
+
+// discardStdout reads what is left of stdout and lets supervise go on;
+// safe to call more than once.
+func (p *process) discardStdout() {
+	p.stdoutOnce.Do(func() {
+		io.Copy(io.Discard, p.stdout) //nolint:errcheck // only draining
+		p.stdout.Close()
+		close(p.stdoutDone)
+	})
+}
+
+// close stops the CLI if it still runs and waits until it is reaped and
+// every goroutine of the process has returned.
+func (p *process) close() {
+	p.stop(errStopped)
+	p.discardStdout()
+	<-p.done
+}
+
+// exitError describes how the CLI ended when it gave no result.
+func (p *process) exitError() error {
+	if p.state == nil {
+		return fmt.Errorf("agent: wait for claude CLI: %w", p.waitErr)
+	}
+	e := &protocol.ProcessError{ExitCode: p.state.ExitCode(), Stderr: p.tail.String()}
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		e.ExitCode = -1
+		e.Signal = ws.Signal().String()
+	}
+	return e
+}

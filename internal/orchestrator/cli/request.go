@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Request is one query: the prompt and the options that become CLI flags.
+// The zero value (plus a Prompt) runs the CLI with its defaults.
+type Request struct {
+	// Prompt is written to the CLI's stdin, never put in argv, so it may be
+	// of any size.
+	Prompt string
+	// Model, SystemPrompt, AppendSystemPrompt, PermissionMode and Resume
+	// become --model, --system-prompt, --append-system-prompt,
+	// --permission-mode and --resume when not empty.
+	Model, SystemPrompt, AppendSystemPrompt string
+	// MaxTurns becomes --max-turns when > 0.
+	MaxTurns int
+	// AllowedTools and DisallowedTools become --allowedTools and
+	// --disallowedTools, comma-separated, when not empty.
+	AllowedTools, DisallowedTools []string
+	PermissionMode                string
+	// WorkingDir is the CLI's working directory; empty: the caller's.
+	WorkingDir string
+	Resume     string
+	// MaxBudgetUSD becomes --max-budget-usd when > 0.
+	MaxBudgetUSD float64
+	// PartialMessages adds --include-partial-messages: the stream then
+	// carries StreamEvents.
+	PartialMessages bool
+	// Env holds "KEY=VALUE" entries added to the inherited environment
+	// (which loses CLAUDECODE); they win over inherited ones.
+	Env []string
+}
+
+// Options configures how the CLI is run. The zero value uses the defaults
+// given on each field.
+type Options struct {
+	// Path is the CLI, resolved with Find: empty searches the usual places.
+	Path string
+	// MaxLineBytes is the longest stdout line accepted; a longer one ends
+	// the stream with *LineTooLongError. 0: 32 MiB.
+	MaxLineBytes int
+	// StderrTailBytes is how much of the end of stderr errors keep.
+	// 0: 64 KiB.
+	StderrTailBytes int
+	// OnStderr, when set, is called with each stderr line (without its
+	// line ending; lines over 64 KiB come in pieces), from one goroutine.
+	// It must return quickly: the CLI blocks while it runs.
+	OnStderr func(line string)
+	// GracePeriod is how long a stopped CLI gets between SIGTERM and
+	// SIGKILL. 0: 5 s.
+	GracePeriod time.Duration
+	// IdleTimeout stops the CLI when it writes no stdout line for this
+	// long (time spent in the caller's loop body does not count); the
+	// stream then ends with an error matching ErrIdleTimeout. 0: none.
+	IdleTimeout time.Duration
+	// Clock times IdleTimeout. nil: the real clock.
+	Clock clock.Clock
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxLineBytes    = 32 << 20
+	DefaultStderrTailBytes = 64 << 10
+	DefaultGracePeriod     = 5 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.StderrTailBytes <= 0 {
+		o.StderrTailBytes = DefaultStderrTailBytes
+	}
+	if o.GracePeriod <= 0 {
+		o.GracePeriod = DefaultGracePeriod
+	}
+	if o.Clock == nil {
+		o.Clock = clock.New()
+	}
+	return o
+}
+
+func (r *Request) validate() error {
+	switch {
+	case r.MaxTurns < 0:
+		return errors.New("agent: MaxTurns must be >= 0")
+	case r.MaxBudgetUSD < 0 || math.IsNaN(r.MaxBudgetUSD) || math.IsInf(r.MaxBudgetUSD, 0):
+		return errors.New("agent: MaxBudgetUSD must be a finite amount >= 0")
+	}
+	for _, kv := range r.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return errors.New("agent: Env entry " + strconv.Quote(kv) + " is not KEY=VALUE")
+		}
+	}
+	return nil
+}
+
+// args returns the CLI's arguments. Values from users use the --flag=value
+// form, so that a value starting with "-" cannot be taken for a flag.
+func (r *Request) args() []string {
+	args := []string{"-p", "--output-format", "stream-json", "--verbose"}
+	add := func(flag, v string) {
+		if v != "" {
+			args = append(args, flag+"="+v)
+		}
+	}
+	add("--model", r.Model)
+	add("--system-prompt", r.SystemPrompt)
+	add("--append-system-prompt", r.AppendSystemPrompt)
+	if r.MaxTurns > 0 {
+		add("--max-turns", strconv.Itoa(r.MaxTurns))
+	}
+	add("--allowedTools", strings.Join(r.AllowedTools, ","))
+	add("--disallowedTools", strings.Join(r.DisallowedTools, ","))
+	add("--permission-mode", r.PermissionMode)
+	add("--resume", r.Resume)
+	if r.MaxBudgetUSD > 0 {
+		add("--max-budget-usd", strconv.FormatFloat(r.MaxBudgetUSD, 'f', -1, 64))
+	}
+	if r.PartialMessages {
+		args = append(args, "--include-partial-messages")
+	}
+	return args
+}
+
+// envNested is set by Claude Code in the shells it runs; it must not leak
+// into the CLI started here, which would take itself for a nested session.
+const envNested = "CLAUDECODE"
+
+// env returns base without CLAUDECODE, followed by the request's entries
+// (exec keeps the last value of a duplicated key).
+func (r *Request) env(base []string) []string {
+	out := make([]string, 0, len(base)+len(r.Env))
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); k == envNested {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, r.Env...)
+}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// errReused is yielded by a Stream ranged over a second time.
+var errReused = errors.New("agent: a stream can be ranged over only once")
+
+// Stream runs the CLI for req and yields its messages as they arrive.
+//
+// The stream is lazy and single-use: nothing starts until the caller
+// ranges over it, and a second range yields an error. It yields each
+// message with a nil error; blank and non-JSON lines are skipped, and a
+// malformed JSON line yields (nil, *protocol.DecodeError) and the stream
+// goes on. The last yield tells how the run ended, if it did not succeed:
+//   - a result with is_error true is yielded as (result, nil) followed by
+//     (nil, *protocol.APIError), whatever the CLI's exit code;
+//   - a CLI that ends without a result yields (nil, *protocol.ProcessError)
+//     with its exit code or signal and the tail of its stderr;
+//   - ctx ending yields ctx's error (errors.Is(err, context.Canceled) or
+//     context.DeadlineExceeded holds);
+//   - the idle timeout yields an error matching protocol.ErrIdleTimeout;
+//   - an overlong line yields (nil, *protocol.LineTooLongError).
+//
+// When ctx ends, the caller breaks out of the loop, or the stream fails,
+// the CLI's process group gets SIGTERM, then SIGKILL after
+// opt.GracePeriod; the iterator returns only once the CLI is reaped and
+// every goroutine it started has ended.
+func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Message, error] {
+	var used atomic.Bool
+	return func(yield func(protocol.Message, error) bool) {
+		if used.Swap(true) {
+			yield(nil, errReused)
+			return
+		}
+		opt := opt.withDefaults()
+		if err := req.validate(); err != nil {
+			yield(nil, err)
+			return
+		}
+		path, err := Find(opt.Path)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			yield(nil, ctxError(ctx))
+			return
+		}
+		// The process's context ends with the caller's, or with stop.
+		pctx, stop := context.WithCancelCause(ctx)
+		defer stop(nil)
+		// Armed before the CLI starts: a test advancing a mock clock once
+		// the CLI runs always finds the timer.
+		idle := newWatchdog(opt.Clock, opt.IdleTimeout)
+		idle.arm(func() {
+			stop(fmt.Errorf("%w: no output for %s", protocol.ErrIdleTimeout, opt.IdleTimeout))
+		})
+		defer idle.stop()
+		p, err := start(pctx, stop, path, &req, &opt)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer p.close()
+		run(ctx, p, opt.MaxLineBytes, idle, yield)
+	}
+}
+
+// run reads p's stdout and yields messages, then the final error if any.
+func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield func(protocol.Message, error) bool) {
+	lines := newLineReader(p.stdout, maxLine)
+	sawResult := false
+	for {
+		line, err := lines.next()
+		if err != nil {
+			var tooLong *protocol.LineTooLongError
+			if errors.As(err, &tooLong) {
+				p.stop(err)
+				p.close()
+				yield(nil, err)
+				return
+			}
+			break // EOF, or stdout closed under us: the end either way
+		}
+		idle.reset()
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] != '{' {
+			continue // noise, e.g. a warning printed on stdout
+		}
+		msg, err := protocol.Decode(line)
+		if p.ctx.Err() != nil {
+			break // stopping: report why, not more messages
+		}
+		idle.stop() // the caller's time does not count as idle
+		if err != nil {
+			if !yield(nil, err) {
+				return
+			}
+			idle.reset()
+			continue
+		}
+		if !yield(msg, nil) {
+			return
+		}
+		if res, ok := msg.(*protocol.ResultMessage); ok {
+			sawResult = true
+			if res.IsError {
+				apiErr := &protocol.APIError{Status: res.APIErrorStatus, Subtype: res.Subtype, Message: res.Result}
+				if !yield(nil, apiErr) {
+					return
+				}
+			}
+		}
+		idle.reset()
+	}
+	idle.stop()
+	p.discardStdout()
+	<-p.done
+	switch {
+	case p.terminated && ctx.Err() != nil:
+		yield(nil, ctxError(ctx))
+	case p.terminated:
+		yield(nil, context.Cause(p.ctx))
+	case !sawResult:
+		yield(nil, p.exitError())
+	}
+}
+
+// ctxError is ctx's error, with its cause when that says more.
+func ctxError(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
+// watchdog runs a function when it has not been reset for its timeout. The
+// zero timeout makes every method a no-op. Methods are called from the
+// iterator's goroutine only.
+type watchdog struct {
+	clock   clock.Clock
+	timeout time.Duration
+	timer   *clock.Timer
+}
+
+func newWatchdog(c clock.Clock, timeout time.Duration) *watchdog {
+	return &watchdog{clock: c, timeout: timeout}
+}
+
+// arm starts the countdown; fire runs in its own goroutine.
+func (w *watchdog) arm(fire func()) {
+	if w.timeout > 0 {
+		w.timer = w.clock.AfterFunc(w.timeout, fire)
+	}
+}
+
+// reset restarts the countdown.
+func (w *watchdog) reset() {
+	if w.timer != nil {
+		w.timer.Reset(w.timeout)
+	}
+}
+
+// stop pauses the countdown until the next reset.
+func (w *watchdog) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
