@@ -1,0 +1,82 @@
+package orchestrator
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
+)
+
+// Refusal sentinels: a query refused before any CLI process started matches
+// exactly one of them with errors.Is, and is an *RejectedError for errors.As.
+var (
+	// ErrRateLimited: a query window (per minute, per hour), the concurrency
+	// cap or a server-signalled pause kept the query waiting longer than
+	// MaxWait allowed.
+	ErrRateLimited = errors.New("agent: rate limited")
+	// ErrBudgetExhausted: the hourly cost budget is spent, and waiting for it
+	// to roll off would take longer than MaxWait allowed.
+	ErrBudgetExhausted = errors.New("agent: hourly cost budget exhausted")
+	// ErrCircuitOpen: the circuit breaker is open (or its half-open probes
+	// are all taken); no process was started.
+	ErrCircuitOpen = errors.New("agent: circuit open")
+	// ErrQueueFull: MaxQueued callers are already waiting for admission.
+	ErrQueueFull = errors.New("agent: admission queue full")
+	// ErrClosed: the client is closed, or closed while the query waited or ran.
+	ErrClosed = errors.New("agent: client closed")
+)
+
+// RejectedError is the error of a query that was refused before its CLI
+// process started. Err is one of ErrRateLimited, ErrBudgetExhausted,
+// ErrCircuitOpen, ErrQueueFull or ErrClosed; errors.Is matches it.
+type RejectedError struct {
+	// Err is the refusal sentinel.
+	Err error
+	// Limit names what refused the query: "minute", "hour", "budget",
+	// "concurrency", "paused", "circuit", "queue" or "closed".
+	Limit string
+	// RetryAfter is how long until the query could be admitted, zero when
+	// unknown (a concurrency slot or budget frees only when a query settles).
+	RetryAfter time.Duration
+	cause      error
+}
+
+func (e *RejectedError) Error() string {
+	msg := fmt.Sprintf("%v (%s)", e.Err, e.Limit)
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(": retry after %v", e.RetryAfter)
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel and the guard's own error.
+func (e *RejectedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.cause}
+}
+
+// rejection translates a guard's refusal into a *RejectedError; any other
+// error (a context's, say) is returned as is.
+func rejection(err error) error {
+	var wait *limiter.WaitError
+	var open *breaker.OpenError
+	switch {
+	case errors.As(err, &wait):
+		sentinel := ErrRateLimited
+		if wait.Reason == limiter.ReasonBudget {
+			sentinel = ErrBudgetExhausted
+		}
+		return &RejectedError{Err: sentinel, Limit: wait.Reason.String(), RetryAfter: wait.RetryAfter, cause: err}
+	case errors.As(err, &open):
+		return &RejectedError{Err: ErrCircuitOpen, Limit: "circuit", RetryAfter: open.RetryAfter, cause: err}
+	case errors.Is(err, limiter.ErrQueueFull):
+		return &RejectedError{Err: ErrQueueFull, Limit: "queue", cause: err}
+	case errors.Is(err, limiter.ErrClosed), errors.Is(err, breaker.ErrClosed), errors.Is(err, ErrClosed):
+		return &RejectedError{Err: ErrClosed, Limit: "closed", cause: err}
+	}
+	return err
+}

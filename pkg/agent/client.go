@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"iter"
+	"sync"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+)
+
+// Client runs Claude Code CLI queries behind a rate limiter and a circuit
+// breaker. Create it with New; it is safe for concurrent use. The caller
+// must call Close (or run Serve) to stop its goroutines and processes.
+type Client struct {
+	orch          *orchestrator.Orchestrator
+	maxConcurrent int
+	closeOnce     sync.Once
+	done          chan struct{} // closed by Close
+}
+
+// New validates cfg (errors name the field), finds the claude executable
+// (an error matching ErrCLINotFound says how to install it) and starts the
+// limiter and breaker.
+func New(cfg Config) (*Client, error) {
+	path, err := cli.Find(cfg.CLIPath)
+	if err != nil {
+		return nil, err
+	}
+	ocfg, err := cfg.orchestratorConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	orch, err := orchestrator.New(ocfg)
+	if err != nil {
+		return nil, err
+	}
+	maxConcurrent := cfg.MaxConcurrent
+	if maxConcurrent == 0 {
+		maxConcurrent = DefaultConfig().MaxConcurrent
+	}
+	return &Client{orch: orch, maxConcurrent: maxConcurrent, done: make(chan struct{})}, nil
+}
+
+// Query returns the messages of one CLI run as a lazy, single-use stream:
+// nothing happens until it is ranged over, and ranging it twice yields an
+// error. The query waits its turn in the rate limiter (bounded by ctx,
+// MaxWait and MaxQueued), asks the circuit breaker, then streams the CLI's
+// messages as they arrive. A refusal is a single (nil, *RejectedError). A
+// result with is_error comes as the *ResultMessage followed by an *APIError.
+// Breaking out of the loop stops and reaps the process.
+func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
+	req := cli.Request{Prompt: prompt}
+	for _, opt := range opts {
+		opt(&req)
+	}
+	return c.orch.Query(ctx, req)
+}
+
+// Run drains one Query and returns its result message. When the result has
+// is_error, Run returns it together with an *APIError. The first error of
+// the stream wins.
+func (c *Client) Run(ctx context.Context, prompt string, opts ...Option) (*ResultMessage, error) {
+	var (
+		result   *ResultMessage
+		firstErr error
+	)
+	for msg, err := range c.Query(ctx, prompt, opts...) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if r, ok := msg.(*ResultMessage); ok {
+			result = r
+		}
+	}
+	return result, firstErr
+}
+
+// State is the circuit breaker's state.
+type State = breaker.State
+
+// The breaker states.
+const (
+	StateClosed   = breaker.StateClosed
+	StateOpen     = breaker.StateOpen
+	StateHalfOpen = breaker.StateHalfOpen
+)
+
+type (
+	// LimiterStats is a snapshot of the rate limiter: tokens left per window,
+	// USD spent and reserved in the last hour, queries in flight and queued,
+	// the pause, admitted and refused counts.
+	LimiterStats = limiter.Stats
+	// BreakerStats is a snapshot of the circuit breaker: state, consecutive
+	// and total counts, refusals, the time of the next half-open.
+	BreakerStats = breaker.Stats
+)
+
+// Stats is a snapshot of the client's guards.
+type Stats struct {
+	Limiter  LimiterStats
+	Breaker  BreakerStats
+	InFlight int // CLI processes admitted and not yet settled
+	Queued   int // callers waiting for admission
+}
+
+// Stats returns a snapshot of the limiter and the breaker.
+func (c *Client) Stats() Stats {
+	s := c.orch.Stats()
+	return Stats{Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued}
+}
+
+// Close stops every running query (SIGTERM, then SIGKILL after
+// StopGracePeriod), wakes waiting callers with ErrClosed, stops the guards
+// and waits until no goroutine or process of the client is left. It is
+// idempotent and safe from many goroutines, but must not be called from
+// inside a Query loop body of the same client.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() { close(c.done) })
+	return c.orch.Close()
+}
+
+// Serve runs the client as a supervised service (github.com/thejerf/suture's
+// Service contract): it blocks until ctx ends, then closes the client and
+// returns ctx's error. It returns ErrClosed at once if the client is or gets
+// closed by someone else.
+func (c *Client) Serve(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		c.Close()
+		return ctx.Err()
+	case <-c.done:
+		return ErrClosed
+	}
+}

@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+)
+
+// Config configures a Client. The zero value of every field means its
+// default, so Config{} and DefaultConfig() behave the same.
+type Config struct {
+	// CLIPath is the claude executable. Empty: $CLAUDE_CLI_PATH, then claude
+	// on PATH, then the usual npm, yarn and ~/.claude install places.
+	CLIPath string
+
+	RateLimit      RateLimitConfig
+	CircuitBreaker CircuitBreakerConfig
+
+	// MaxConcurrent caps the CLI processes running at once (default 4).
+	MaxConcurrent int
+	// MaxQueued caps the callers waiting for admission (default 1000); the
+	// next one gets ErrQueueFull at once.
+	MaxQueued int
+
+	// QueryTimeout stops a query's process after this long (0: none beyond
+	// the caller's context). A timeout counts as a breaker failure.
+	QueryTimeout time.Duration
+	// IdleTimeout stops a query's process when it prints nothing for this
+	// long (0: none). Counts as a breaker failure.
+	IdleTimeout time.Duration
+	// StopGracePeriod is how long a stopped CLI gets between SIGTERM and
+	// SIGKILL (default 5 s).
+	StopGracePeriod time.Duration
+	// MaxLineBytes caps one stdout line (default 32 MiB).
+	MaxLineBytes int
+	// Stderr, when set, receives each line the CLI writes to stderr.
+	Stderr func(line string)
+
+	// Classify overrides how a finished query counts for the circuit breaker
+	// (default DefaultClassify). It is not consulted for queries the caller
+	// cancelled or broke out of: those never count.
+	Classify func(result *ResultMessage, err error) Outcome
+
+	// Clock is the time source of the limiter, the breaker and the timeouts
+	// (default: real time). Tests inject *clock.Mock.
+	Clock clock.Clock
+	// Logger receives state changes, pauses and refusals (default: none).
+	// Prompts and API keys are never logged.
+	Logger *slog.Logger
+}
+
+// RateLimitConfig configures admission. Queries per minute and per hour are
+// token buckets that refill continuously, like the API's own limits.
+type RateLimitConfig struct {
+	QueriesPerMinute int     // default 60
+	QueriesPerHour   int     // default 1000
+	CostBudgetHourly float64 // USD over any rolling 60 minutes, default 10.00
+	// MaxWait refuses at once a query whose wait would exceed it, with
+	// ErrRateLimited or ErrBudgetExhausted (0: wait as long as ctx allows).
+	MaxWait time.Duration
+	// Disabled turns off both windows and the budget. MaxConcurrent and
+	// MaxQueued still apply.
+	Disabled bool
+}
+
+// CircuitBreakerConfig configures the circuit breaker.
+type CircuitBreakerConfig struct {
+	FailureThreshold int           // consecutive failures that open it, default 5
+	Timeout          time.Duration // open time before half-open, default 60 s
+	MaxTimeout       time.Duration // cap of the doubling open time, default 10 × Timeout
+	HalfOpenRequests int           // probes at once in half-open, default 2
+	SuccessThreshold int           // successes in half-open that close it, default 2
+	// Disabled turns the breaker off: every query is allowed.
+	Disabled bool
+}
+
+// Outcome is what a finished query tells the circuit breaker.
+type Outcome = breaker.Outcome
+
+// The three outcomes.
+const (
+	OutcomeSuccess = breaker.Success
+	OutcomeFailure = breaker.Failure
+	OutcomeIgnored = breaker.Ignored
+)
+
+// DefaultClassify is the default Config.Classify: failures are crashes,
+// timeouts, bad output and API statuses >= 500 (529 included); 4xx statuses
+// (429 included), error_max_turns and error_max_budget_usd are ignored; a
+// result without is_error is a success.
+func DefaultClassify(result *ResultMessage, err error) Outcome {
+	return orchestrator.Classify(result, err)
+}
+
+// DefaultConfig returns the defaults spelled out: 60 queries a minute, 1000
+// an hour, 10.00 USD an hour, 4 at once, 1000 waiting; the breaker opens
+// after 5 failures, stays open 60 s and lets 2 probes through.
+func DefaultConfig() Config {
+	return Config{
+		RateLimit: RateLimitConfig{
+			QueriesPerMinute: 60,
+			QueriesPerHour:   1000,
+			CostBudgetHourly: 10.00,
+		},
+		CircuitBreaker: CircuitBreakerConfig{
+			FailureThreshold: 5,
+			Timeout:          60 * time.Second,
+			HalfOpenRequests: 2,
+			SuccessThreshold: 2,
+		},
+		MaxConcurrent:   4,
+		MaxQueued:       1000,
+		StopGracePeriod: 5 * time.Second,
+		MaxLineBytes:    32 << 20,
+	}
+}
+
+// orchestratorConfig checks the fields the guards do not check themselves
+// and maps the public config onto the internal ones.
+func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"MaxConcurrent", c.MaxConcurrent},
+		{"MaxQueued", c.MaxQueued},
+		{"MaxLineBytes", c.MaxLineBytes},
+		{"RateLimit.QueriesPerMinute", c.RateLimit.QueriesPerMinute},
+		{"RateLimit.QueriesPerHour", c.RateLimit.QueriesPerHour},
+	} {
+		if f.v < 0 {
+			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %d", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"QueryTimeout", c.QueryTimeout},
+		{"IdleTimeout", c.IdleTimeout},
+		{"StopGracePeriod", c.StopGracePeriod},
+		{"RateLimit.MaxWait", c.RateLimit.MaxWait},
+	} {
+		if f.v < 0 {
+			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %v", f.name, f.v)
+		}
+	}
+	if b := c.RateLimit.CostBudgetHourly; b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
+		return orchestrator.Config{}, fmt.Errorf("agent: Config.RateLimit.CostBudgetHourly must be a finite USD amount >= 0, got %v", b)
+	}
+
+	lim := limiter.Config{
+		QueriesPerMinute: c.RateLimit.QueriesPerMinute,
+		QueriesPerHour:   c.RateLimit.QueriesPerHour,
+		CostBudgetHourly: c.RateLimit.CostBudgetHourly,
+		MaxConcurrent:    c.MaxConcurrent,
+		MaxQueued:        c.MaxQueued,
+		MaxWait:          c.RateLimit.MaxWait,
+	}
+	if c.RateLimit.Disabled {
+		lim.QueriesPerMinute, lim.QueriesPerHour, lim.CostBudgetHourly = limiter.Unlimited, limiter.Unlimited, limiter.Unlimited
+	}
+	cb := c.CircuitBreaker
+	var classify orchestrator.Classifier
+	if c.Classify != nil {
+		classify = orchestrator.Classifier(c.Classify)
+	}
+	return orchestrator.Config{
+		Limiter: lim,
+		Breaker: breaker.Config{
+			FailureThreshold: cb.FailureThreshold,
+			Timeout:          cb.Timeout,
+			MaxTimeout:       cb.MaxTimeout,
+			HalfOpenRequests: cb.HalfOpenRequests,
+			SuccessThreshold: cb.SuccessThreshold,
+			Disabled:         cb.Disabled,
+		},
+		CLI: cli.Options{
+			Path:         cliPath,
+			MaxLineBytes: c.MaxLineBytes,
+			OnStderr:     c.Stderr,
+			GracePeriod:  c.StopGracePeriod,
+			IdleTimeout:  c.IdleTimeout,
+		},
+		QueryTimeout: c.QueryTimeout,
+		Classify:     classify,
+		Clock:        c.Clock,
+		Logger:       c.Logger,
+	}, nil
+}

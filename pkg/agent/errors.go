@@ -1,0 +1,55 @@
+package agent
+
+import (
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// Refusals: a query refused before any CLI process started yields an error
+// that matches one of these with errors.Is and is a *RejectedError for
+// errors.As (with RetryAfter when known).
+var (
+	// ErrRateLimited: a query window, the concurrency cap or an API-signalled
+	// pause would keep the query waiting longer than RateLimit.MaxWait.
+	ErrRateLimited = orchestrator.ErrRateLimited
+	// ErrBudgetExhausted: the hourly cost budget is spent and would not roll
+	// off within RateLimit.MaxWait.
+	ErrBudgetExhausted = orchestrator.ErrBudgetExhausted
+	// ErrCircuitOpen: the circuit breaker refuses queries for now.
+	ErrCircuitOpen = orchestrator.ErrCircuitOpen
+	// ErrQueueFull: MaxQueued callers are already waiting.
+	ErrQueueFull = orchestrator.ErrQueueFull
+	// ErrClosed: the client is closed (or closed during the query).
+	ErrClosed = orchestrator.ErrClosed
+)
+
+// RejectedError carries a refusal's sentinel, the limit that refused and
+// RetryAfter (zero when unknown).
+type RejectedError = orchestrator.RejectedError
+
+// ErrQueryTimeout: the query ran past Config.QueryTimeout and was stopped.
+var ErrQueryTimeout = orchestrator.ErrQueryTimeout
+
+// Errors of the CLI run itself.
+var (
+	// ErrCLINotFound: no claude executable was found; the error text says
+	// how to install it.
+	ErrCLINotFound = protocol.ErrCLINotFound
+	// ErrIdleTimeout: the CLI printed nothing for Config.IdleTimeout.
+	ErrIdleTimeout = protocol.ErrIdleTimeout
+)
+
+type (
+	// ProcessError: the CLI exited non-zero (or died by a signal) without a
+	// result message. It carries the exit code and the tail of stderr.
+	ProcessError = protocol.ProcessError
+	// APIError: the CLI's result reported is_error (an API error, the max
+	// turns or the budget reached). Status is the API's HTTP status, 0 when
+	// there was none.
+	APIError = protocol.APIError
+	// DecodeError: a stdout line looked like JSON but did not decode.
+	DecodeError = protocol.DecodeError
+	// LineTooLongError: a stdout line exceeded Config.MaxLineBytes; the
+	// process was stopped.
+	LineTooLongError = protocol.LineTooLongError
+)
