@@ -27,7 +27,7 @@ func runFake(t *testing.T, s Script, stdin string, args ...string) (stdout, stde
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), Env(s))
+	cmd.Env = append(os.Environ(), Env(s), "GORACE=atexit_sleep_ms=0")
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -74,7 +74,7 @@ func TestBadScriptFails(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), EnvVar+`=[{"op":"nope"}]`)
+	cmd.Env = append(os.Environ(), EnvVar+`=[{"op":"nope"}]`, "GORACE=atexit_sleep_ms=0")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)

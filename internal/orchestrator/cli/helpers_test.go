@@ -31,8 +31,11 @@ func fake(t *testing.T) Options {
 
 // request runs script with a short prompt.
 func request(script fakecli.Script) Request {
-	return Request{Prompt: "hi", Env: []string{fakecli.Env(script)}}
+	return Request{Prompt: "hi", Env: []string{fakecli.Env(script), noRaceExitSleep}}
 }
+
+// noRaceExitSleep spares the fake the race detector's 1 s sleep at exit.
+const noRaceExitSleep = "GORACE=atexit_sleep_ms=0"
 
 // collect ranges over the stream to its end.
 func collect(t *testing.T, ctx context.Context, req Request, opt Options) ([]protocol.Message, []error) {
