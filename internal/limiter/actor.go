@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// message is a request to the actor: *acquireReq, *cancelReq, *pauseReq
-// or *statsReq. Settles travel on their own buffered channel.
+// message is a request to the actor: *acquireReq, *cancelReq, *pauseReq,
+// *settleReq or *statsReq. Settles normally travel on their own buffered
+// channel; *settleReq carries one when that buffer is full.
 type message interface{ isMessage() }
 
 // acquireReq asks for an admission. Acquire takes one from the pool, and
@@ -51,12 +52,17 @@ type statsReq struct{ reply chan Stats } // buffer 1
 type settleMsg struct {
 	id   uint64
 	cost float64
+	at   time.Time // when Settle was called: the time of the charge
 }
+
+// settleReq carries a Settle that found the settle buffer full.
+type settleReq struct{ settleMsg }
 
 func (*acquireReq) isMessage() {}
 func (*cancelReq) isMessage()  {}
 func (*pauseReq) isMessage()   {}
 func (*statsReq) isMessage()   {}
+func (*settleReq) isMessage()  {}
 
 // run is the actor goroutine. It closes done when it ends.
 func (l *Limiter) run() {
@@ -79,18 +85,30 @@ func (l *Limiter) loop() (closed bool) {
 		if l.armed {
 			timerC = l.timer.C
 		}
+		// With nobody waiting a settle can change nothing anyone sees
+		// before the next request, which drains the settles first; so
+		// the actor listens for them only while someone waits, and a
+		// Settle on an idle limiter costs no wake-up.
+		var settles <-chan settleMsg
+		if l.queue.len > 0 {
+			settles = l.settles
+		}
 		select {
 		case m := <-l.reqs:
 			l.drainSettles()
-			l.handle(m, l.clock.Now())
-		case s := <-l.settles:
-			l.settle(s, l.clock.Now())
+			now := l.clock.Now()
+			l.handle(m, now)
+			l.serve(now)
+		case s := <-settles:
+			l.settle(s)
+			l.drainSettles()
+			l.serve(l.clock.Now())
 		case <-timerC:
 			l.armed = false
+			l.serve(l.clock.Now())
 		case <-l.quit:
 			return true
 		}
-		l.serve(l.clock.Now())
 	}
 }
 
@@ -110,6 +128,8 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.cancel(m.req)
 	case *pauseReq:
 		l.core.pause(m.until)
+	case *settleReq:
+		l.settle(m.settleMsg)
 	case *statsReq:
 		l.current = nil
 		m.reply <- l.stats(now)
@@ -157,8 +177,8 @@ func (l *Limiter) cancel(r *acquireReq) {
 }
 
 // settle applies one Settle.
-func (l *Limiter) settle(s settleMsg, now time.Time) {
-	if !l.core.settle(s.id, s.cost, now) {
+func (l *Limiter) settle(s settleMsg) {
+	if !l.core.settle(s.id, s.cost, s.at) {
 		l.log.Warn("limiter: invalid cost settled, charged the reservation instead", "cost", s.cost)
 	}
 }
@@ -169,7 +189,7 @@ func (l *Limiter) drainSettles() {
 	for {
 		select {
 		case s := <-l.settles:
-			l.settle(s, l.clock.Now())
+			l.settle(s)
 		default:
 			return
 		}

@@ -86,6 +86,7 @@ type Stats struct {
 // reply, so a buffer lets it return without waiting for the actor; the
 // actor empties the buffer before handling any other request, so a
 // Settle is always applied before anything the same caller does next.
+// When the buffer is full, Settle sends its settle as a request instead.
 const settleBuffer = 64
 
 // New validates cfg, applies the defaults and starts the limiter's
@@ -169,9 +170,14 @@ func (l *Limiter) Settle(p Permit, costUSD float64) {
 	if p.id == 0 {
 		return
 	}
+	m := settleMsg{id: p.id, cost: costUSD}
+	if costUSD != 0 {
+		m.at = l.clock.Now() // the time of the charge; a zero cost charges nothing
+	}
 	select {
-	case l.settles <- settleMsg{id: p.id, cost: costUSD}:
-	case <-l.done:
+	case l.settles <- m:
+	default:
+		l.send(&settleReq{m})
 	}
 }
 
