@@ -26,6 +26,7 @@ var errReused = errors.New("agent: a stream can be ranged over only once")
 // goes on. The last yield tells how the run ended, if it did not succeed:
 //   - a result with is_error true is yielded as (result, nil) followed by
 //     (nil, *protocol.APIError), whatever the CLI's exit code;
+//   - once a result is yielded, nothing but that APIError follows;
 //   - a CLI that ends without a result yields (nil, *protocol.ProcessError)
 //     with its exit code or signal and the tail of its stderr;
 //   - ctx ending yields ctx's error (errors.Is(err, context.Canceled) or
@@ -129,6 +130,9 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 	p.discardStdout()
 	<-p.done
 	switch {
+	case sawResult:
+		// The run's outcome is known: how the CLI ended after it (exit 1
+		// after an error result, or stopped while exiting) changes nothing.
 	case p.terminated && ctx.Err() != nil:
 		yield(nil, ctxError(ctx))
 	case p.terminated:
