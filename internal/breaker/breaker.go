@@ -19,41 +19,67 @@ import (
 // concurrent use. Whoever created it must call Close (or run Serve until its
 // context ends) to stop the actor and the subscribers' goroutines.
 //
-// An open circuit's refusals take a fast path that does not wait for the
-// actor: it reads a snapshot the actor publishes atomically on every change
-// of state (the actor stays the only writer of state).
+// Two fast paths do not wait for the actor: in the closed state Allow and
+// Check answer from a snapshot the actor publishes atomically on every change
+// of state, and so do the refusals of an open circuit. The actor stays the
+// only writer of state. A caller's own failure reports, sent but not yet
+// applied, turn the closed fast path off, so a caller always sees the effect
+// of what it reported before; half-open probes always ask the actor.
 type Breaker struct {
 	cfg   Config // defaults applied
 	clock clock.Clock
 	log   *slog.Logger
 
-	reqs      chan request // unbuffered: a request is in the actor's hands when sent
-	reports   chan report  // unbuffered, so a Report is taken before the caller's next request
-	quit      chan struct{}
+	reqs chan request // unbuffered: a request sent is in the actor's hands
+	// reports is buffered (reportBuffer) so that Report does not wait for
+	// the actor. An outcome that may change the state (a failure, or any
+	// outcome of a half-open probe) also sends a kick to wake the actor;
+	// the others (success or ignored of a permit granted while closed) wait
+	// in the buffer until the actor's next step, which drains it first. So
+	// every reader (Allow, Check, State, Stats) sees the reports sent
+	// before it, and the hot closed path does not wake the actor.
+	reports   chan report
+	kick      chan struct{} // buffer 1: one pending wake-up drains all reports
+	quitting  atomic.Bool   // set by Close, then a kick wakes the actor
 	done      chan struct{} // closed when the actor has stopped
 	closeOnce sync.Once
 	subsWG    sync.WaitGroup // delivery goroutines; Add only by the actor
 
 	snap    atomic.Pointer[snapshot]
 	refused atomic.Uint64 // refusals of the fast path
+	granted atomic.Uint64 // permits of the fast path, not yet added to the machine's counts
+	// unsettled counts the reports that may change the state (failures,
+	// probes) sent but not yet applied and published; the closed fast path
+	// is off while it is not zero.
+	unsettled atomic.Int64
 	final   Stats         // machine's last stats, written before done is closed
 	allows  sync.Pool     // of *allowReq
 
 	// Owned by the actor goroutine.
 	m        *machine
 	subs     []*subscriber
+	// timer wakes the actor (through kick) at armedFor, the open circuit's
+	// deadline; a kick channel instead of a timer channel keeps the loop's
+	// select at two cases, which halves the cost of a round trip.
 	timer    *clock.Timer
-	timerC   <-chan time.Time // nil when the timer is not armed
-	armedFor time.Time
+	armedFor time.Time // zero when the timer is not armed
 	inflight request   // the request being handled, answered if it panics
 	lastNow  time.Time // last time read from the clock
+	timeRead bool      // lastNow was read in this step
+	seen     uint64    // machine version last published
+	settled  int64     // reports counted in unsettled, applied in this step
+	dirty    bool      // publish and re-arm even if the version is seen
 }
+
+// reportBuffer is the capacity of Breaker.reports.
+const reportBuffer = 64
 
 // snapshot is what the actor publishes for the fast path. It is immutable
 // but for err, a cache of the last refusal so that refusals in the same
 // millisecond share one *OpenError and allocate nothing.
 type snapshot struct {
 	state  State
+	gen    uint64
 	forced bool
 	until  time.Time
 	err    atomic.Pointer[OpenError]
@@ -72,8 +98,8 @@ func New(cfg Config) (*Breaker, error) {
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
 		reqs:    make(chan request),
-		reports: make(chan report),
-		quit:    make(chan struct{}),
+		reports: make(chan report, reportBuffer),
+		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		m:       newMachine(cfg, now),
 		lastNow: now,
@@ -114,44 +140,49 @@ func (b *Breaker) ask(ctx context.Context, check bool) (Permit, error) {
 	if b.cfg.Disabled {
 		return Permit{}, nil
 	}
-	if err := b.fastRefusal(); err != nil {
-		return Permit{}, err
+	// unsettled is read before the snapshot: seeing it zero means the
+	// actor has published the effect of this caller's earlier reports.
+	quiet := b.unsettled.Load() == 0
+	s := b.snap.Load()
+	switch {
+	case s.state == StateClosed && quiet:
+		if check {
+			return Permit{}, nil
+		}
+		b.granted.Add(1)
+		return Permit{gen: s.gen}, nil
+	case s.state == StateOpen:
+		if err := b.fastRefusal(s); err != nil {
+			return Permit{}, err
+		}
 	}
 	r := b.allows.Get().(*allowReq)
 	r.check = check
 	select {
-	case b.reqs <- r:
-	case <-ctx.Done():
-		b.allows.Put(r)
-		return Permit{}, ctx.Err()
-	case <-b.done:
-		b.allows.Put(r)
-		return Permit{}, ErrClosed
-	}
-	// The actor answers at once, so there is no need to give up on ctx
-	// here, and not giving up means a granted permit is never lost.
-	select {
-	case rep := <-r.reply:
-		b.allows.Put(r)
-		return rep.permit, rep.err
-	case <-b.done:
+	case b.reqs <- r: // the actor is waiting: no need for the full select
+	default:
 		select {
-		case rep := <-r.reply:
-			return rep.permit, rep.err
-		default:
+		case b.reqs <- r:
+		case <-ctx.Done():
+			b.allows.Put(r)
+			return Permit{}, ctx.Err()
+		case <-b.done:
+			b.allows.Put(r)
 			return Permit{}, ErrClosed
 		}
 	}
+	// The actor answers every request it has taken, at once, even when it
+	// panics (see recovered), so this wait needs neither ctx nor done; and not
+	// giving up on ctx means a granted permit is never lost.
+	rep := <-r.reply
+	b.allows.Put(r)
+	return rep.permit, rep.err
 }
 
-// fastRefusal refuses without the actor when the published snapshot says the
-// circuit is open and its open time has not passed; otherwise it returns nil
-// and the actor decides.
-func (b *Breaker) fastRefusal() error {
-	s := b.snap.Load()
-	if s.state != StateOpen {
-		return nil
-	}
+// fastRefusal refuses without the actor when the open circuit's open time
+// (in snapshot s) has not passed; otherwise it returns nil and the actor
+// decides.
+func (b *Breaker) fastRefusal(s *snapshot) error {
 	if s.forced {
 		b.refused.Add(1)
 		return s.err.Load()
@@ -178,9 +209,31 @@ func (b *Breaker) Report(p Permit, o Outcome) {
 	if p.gen == 0 {
 		return
 	}
+	rep := report{permit: p, outcome: o}
+	mayChange := rep.mayChange()
+	if mayChange {
+		b.unsettled.Add(1)
+	}
 	select {
-	case b.reports <- report{permit: p, outcome: o}:
-	case <-b.done:
+	case b.reports <- rep:
+	default: // full: have the actor drain it, and wait for room
+		b.wake()
+		select {
+		case b.reports <- rep:
+		case <-b.done:
+			return
+		}
+	}
+	if mayChange {
+		b.wake()
+	}
+}
+
+// wake makes sure the actor drains the reports soon.
+func (b *Breaker) wake() {
+	select {
+	case b.kick <- struct{}{}:
+	default: // a wake-up is pending already
 	}
 }
 
@@ -202,6 +255,7 @@ func (b *Breaker) Stats() Stats {
 	}
 	s := b.final
 	s.Refused += b.refused.Load()
+	s.Counts.Requests += b.granted.Load()
 	return s
 }
 
@@ -267,6 +321,11 @@ func (b *Breaker) send(r request) bool {
 	select {
 	case b.reqs <- r:
 		return true
+	default:
+	}
+	select {
+	case b.reqs <- r:
+		return true
 	case <-b.done:
 		return false
 	}
@@ -277,7 +336,10 @@ func (b *Breaker) send(r request) bool {
 // dropped). Afterwards Allow and Check fail with ErrClosed. Close is
 // idempotent and safe to call from many goroutines; it always returns nil.
 func (b *Breaker) Close() error {
-	b.closeOnce.Do(func() { close(b.quit) })
+	b.closeOnce.Do(func() {
+		b.quitting.Store(true)
+		b.wake()
+	})
 	<-b.done
 	b.subsWG.Wait()
 	return nil
@@ -307,11 +369,13 @@ func (b *Breaker) run() {
 		s.halt()
 	}
 	b.subs = nil
+	b.drainReports()
 	b.final = b.m.stats()
+	b.final.Refused += b.refused.Swap(0)
 }
 
-// loop handles messages until quit; it returns true after it recovered from
-// a panic, to be called again.
+// loop handles messages until Close; it returns true after it recovered
+// from a panic, to be called again.
 func (b *Breaker) loop() (again bool) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -319,61 +383,90 @@ func (b *Breaker) loop() (again bool) {
 			again = true
 		}
 	}()
-	for {
-		select { // quit first, so that Close is prompt under load
-		case <-b.quit:
-			return false
-		default:
-		}
+	for !b.quitting.Load() { // checked before each step, so Close is prompt under load
+		b.timeRead = false
 		select {
-		case <-b.quit:
-			return false
-		case rep := <-b.reports:
-			now := b.now()
-			b.m.report(rep.permit, rep.outcome, now)
-			b.afterStep(now)
+		case <-b.kick: // reports, the timer, or Close
+			b.drainReports()
+			if !b.armedFor.IsZero() && !b.now().Before(b.armedFor) {
+				b.timer, b.armedFor = nil, time.Time{}
+				b.m.advance(b.now())
+			}
+			b.endStep()
 		case r := <-b.reqs:
 			b.inflight = r
-			now := b.now()
-			b.handle(r, now)
+			b.drainReports()
+			b.handle(r)
+			b.endStep() // publish before answering: the caller's next call sees it
+			b.answer(r)
 			b.inflight = nil
-			b.afterStep(now)
-		case <-b.timerC:
-			b.timerC, b.armedFor = nil, time.Time{}
-			now := b.now()
-			b.m.advance(now)
-			b.afterStep(now)
+		}
+	}
+	return false
+}
+
+// drainReports applies the reports sent so far, in order, so that the step
+// being taken sees them.
+func (b *Breaker) drainReports() {
+	if n := b.granted.Swap(0); n > 0 {
+		b.m.addRequests(n)
+	}
+	for len(b.reports) > 0 {
+		select {
+		case rep := <-b.reports:
+			if rep.mayChange() {
+				b.settled++
+			}
+			b.m.report(rep.permit, rep.outcome, b.now())
+		default:
+			return
 		}
 	}
 }
 
+// now reads the clock at most once per step, and only when the step needs
+// the time.
 func (b *Breaker) now() time.Time {
-	b.lastNow = b.clock.Now()
+	if !b.timeRead {
+		b.lastNow = b.clock.Now()
+		b.timeRead = true
+	}
 	return b.lastNow
 }
 
-func (b *Breaker) handle(r request, now time.Time) {
+// stepTime is the time handle passes to the machine: the clock's, except
+// for a question that, in the closed state, does not depend on the time
+// (Allow, Check, Stats); the hot closed path then reads no clock.
+func (b *Breaker) stepTime(r request) time.Time {
+	if b.m.state == StateClosed {
+		switch r.(type) {
+		case *allowReq, *statsReq:
+			return b.lastNow
+		}
+	}
+	return b.now()
+}
+
+// handle carries out r; answer replies after the step is published.
+func (b *Breaker) handle(r request) {
+	now := b.stepTime(r)
 	b.m.advance(now)
 	switch r := r.(type) {
 	case *allowReq:
-		var rep allowReply
 		if r.check {
-			rep.err = b.m.check(now)
+			r.rep = allowReply{err: b.m.check(now)}
 		} else {
-			rep.permit, rep.err = b.m.allow(now)
+			r.rep.permit, r.rep.err = b.m.allow(now)
 		}
-		r.reply <- rep
 	case *statsReq:
-		s := b.m.stats()
-		s.Refused += b.refused.Load()
-		r.reply <- s
+		r.stats = b.m.stats()
+		r.stats.Refused += b.refused.Load()
 	case *controlReq:
 		if r.open {
 			b.m.forceOpen(now)
 		} else {
 			b.m.reset(now)
 		}
-		r.reply <- struct{}{}
 	case *subscribeReq:
 		b.subs = append(b.subs, r.s)
 		b.subsWG.Add(1)
@@ -381,9 +474,24 @@ func (b *Breaker) handle(r request, now time.Time) {
 			defer b.subsWG.Done()
 			r.s.deliver()
 		}()
-		r.reply <- true
 	case *unsubscribeReq:
 		b.unsubscribe(r.s)
+	}
+}
+
+func (b *Breaker) answer(r request) {
+	switch r := r.(type) {
+	case *allowReq:
+		rep := r.rep
+		r.rep = allowReply{}
+		r.reply <- rep
+	case *statsReq:
+		r.reply <- r.stats
+	case *controlReq:
+		r.reply <- struct{}{}
+	case *subscribeReq:
+		r.reply <- true
+	case *unsubscribeReq:
 		r.reply <- struct{}{}
 	}
 }
@@ -395,59 +503,64 @@ func (b *Breaker) unsubscribe(s *subscriber) {
 	s.halt()
 }
 
-// afterStep delivers the step's changes of state, publishes the snapshot and
-// arms the timer for the next open-to-half-open deadline.
-func (b *Breaker) afterStep(now time.Time) {
+// endStep delivers the step's changes of state, publishes the snapshot, arms
+// the timer for the next open-to-half-open deadline, and only then settles
+// the reports applied in the step.
+func (b *Breaker) endStep() {
+	b.afterStep()
+	if b.settled > 0 {
+		b.unsettled.Add(-b.settled)
+		b.settled = 0
+	}
+}
+
+// afterStep is endStep but for the settling.
+func (b *Breaker) afterStep() {
+	if b.m.version == b.seen && !b.dirty {
+		return // nothing changed: no events, same snapshot, same deadline
+	}
+	b.seen, b.dirty = b.m.version, false
 	for _, ev := range b.m.takeEvents() {
 		for _, s := range b.subs {
 			s.push(ev)
 		}
 	}
 	b.publish()
-	b.armTimer(now)
+	b.armTimer()
 }
 
 // publish stores a new snapshot when the state the fast path needs changed.
 func (b *Breaker) publish() {
 	until, _ := b.m.deadline()
 	cur := b.snap.Load()
-	if cur != nil && cur.state == b.m.state && cur.forced == b.m.forced && cur.until.Equal(until) {
+	if cur != nil && cur.gen == b.m.gen && cur.state == b.m.state && cur.forced == b.m.forced && cur.until.Equal(until) {
 		return
 	}
-	s := &snapshot{state: b.m.state, forced: b.m.forced, until: until}
+	s := &snapshot{state: b.m.state, gen: b.m.gen, forced: b.m.forced, until: until}
 	if s.forced {
 		s.err.Store(&OpenError{State: StateOpen})
 	}
 	b.snap.Store(s)
 }
 
-func (b *Breaker) armTimer(now time.Time) {
+func (b *Breaker) armTimer() {
 	until, ok := b.m.deadline()
 	switch {
 	case !ok:
 		b.stopTimer()
-	case b.timerC != nil && b.armedFor.Equal(until):
-	case b.timer == nil:
-		b.timer = b.clock.Timer(until.Sub(now))
-		b.timerC, b.armedFor = b.timer.C, until
+	case b.armedFor.Equal(until):
 	default:
 		b.stopTimer()
-		b.timer.Reset(until.Sub(now))
-		b.timerC, b.armedFor = b.timer.C, until
+		b.timer = b.clock.AfterFunc(until.Sub(b.now()), b.wake)
+		b.armedFor = until
 	}
 }
 
 func (b *Breaker) stopTimer() {
-	if b.timer == nil || b.timerC == nil {
-		return
+	if b.timer != nil {
+		b.timer.Stop()
 	}
-	if !b.timer.Stop() {
-		select { // a mock clock's timer may hold a value already
-		case <-b.timer.C:
-		default:
-		}
-	}
-	b.timerC, b.armedFor = nil, time.Time{}
+	b.timer, b.armedFor = nil, time.Time{}
 }
 
 // recovered handles a panic of the loop: it logs it, puts the machine in a
@@ -475,7 +588,9 @@ func (b *Breaker) recovered(v any) {
 	}
 	b.inflight = nil
 	b.stopTimer() // re-armed by afterStep if needed
-	b.afterStep(b.lastNow)
+	b.timeRead = true // the clock may be what panicked: use the last time read
+	b.dirty = true
+	b.endStep()
 }
 
 // trySend sends v unless the buffer of one is already full (the handler

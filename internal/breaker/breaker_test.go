@@ -419,8 +419,13 @@ func (c *hookClock) set(f func()) { c.hook.Store(&f) }
 func TestCloseWakesEveryone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := &hookClock{Clock: clock.New()}
-		b, err := New(Config{Clock: clk})
+		b, err := New(Config{Clock: clk, HalfOpenRequests: 100})
 		require.NoError(t, err)
+		for range 5 {
+			call(t, b, Failure)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait() // half-open: Allow reads the clock in the actor only
 
 		gate := make(chan struct{})
 		var once sync.Once
@@ -467,8 +472,8 @@ func TestCloseWakesEveryone(t *testing.T) {
 		b.ForceOpen()
 		b.Reset()
 		b.Subscribe(func(Event) {})()
-		assert.Equal(t, StateClosed, b.State())
-		assert.Equal(t, uint64(1), b.Stats().Counts.Requests, "last stats")
+		assert.Equal(t, StateHalfOpen, b.State())
+		assert.Equal(t, uint64(6), b.Stats().Counts.Requests, "last stats")
 		assert.NoError(t, b.Close())
 	})
 }
@@ -599,5 +604,33 @@ func TestConcurrentUse(t *testing.T) {
 		c := s.Counts
 		assert.Equal(t, c.Requests, c.Successes+c.Failures+c.Ignored, "every permit reported once")
 		assert.Positive(t, s.Refused)
+	})
+}
+
+func TestCallerSeesItsOwnReports(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(t, Config{})
+		for i := range 200 {
+			for range 5 {
+				p, err := b.Allow(t.Context())
+				require.NoError(t, err, "round %d", i)
+				b.Report(p, Failure)
+			}
+			_, err := b.Allow(t.Context()) // no State, Stats or wait in between
+			require.ErrorIs(t, err, ErrCircuitOpen, "round %d: the fifth failure must be seen", i)
+			b.Reset()
+		}
+	})
+}
+
+func TestControlIsVisibleOnReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(t, Config{})
+		for i := range 200 {
+			b.ForceOpen()
+			require.ErrorIs(t, b.Check(t.Context()), ErrCircuitOpen, "round %d", i)
+			b.Reset()
+			require.NoError(t, b.Check(t.Context()), "round %d", i)
+		}
 	})
 }

@@ -45,6 +45,10 @@ type machine struct {
 	window window // failure-rate rule, closed state only
 
 	events []Event // transitions not yet taken by the owner
+
+	// version counts the changes of state, forced or deadline, so that the
+	// owner can tell when there is nothing to publish.
+	version uint64
 }
 
 func newMachine(cfg Config, now time.Time) *machine {
@@ -78,6 +82,13 @@ func (m *machine) allow(now time.Time) (Permit, error) {
 	m.lastProbe++
 	m.probes = append(m.probes, m.lastProbe)
 	return Permit{gen: m.gen, probe: m.lastProbe}, nil
+}
+
+// addRequests counts n permits granted for the closed state outside allow
+// (the Breaker's fast path); they count in the current generation.
+func (m *machine) addRequests(n uint64) {
+	m.counts.Requests += n
+	m.totals.Requests += n
 }
 
 // check returns the error allow would return now, without granting a permit.
@@ -172,6 +183,7 @@ func (m *machine) rateExceeded(now time.Time) bool {
 
 // forceOpen holds the circuit open until reset.
 func (m *machine) forceOpen(now time.Time) {
+	m.version++
 	if m.state == StateOpen {
 		m.forced = true
 		m.openUntil = time.Time{}
@@ -194,6 +206,7 @@ func (m *machine) reset(now time.Time) {
 
 // setState moves to state to and starts a new generation.
 func (m *machine) setState(to State, now time.Time) {
+	m.version++
 	m.events = append(m.events, Event{From: m.state, To: to, At: now, Counts: m.counts})
 	from := m.state
 	m.state = to
@@ -269,6 +282,7 @@ func (m *machine) takeEvents() []Event {
 // interrupted one of its methods: closed, in a new generation (so every
 // outstanding permit is stale), with no probes, runs or backoff.
 func (m *machine) recoverSafe(now time.Time) {
+	m.version++
 	m.forced = false
 	if m.state != StateClosed {
 		m.setState(StateClosed, now)

@@ -9,6 +9,7 @@ type request interface{ isRequest() }
 // It is pooled; it goes back to the pool only after its reply was received.
 type allowReq struct {
 	check bool
+	rep   allowReply // the answer, kept until the step is published
 	reply chan allowReply
 }
 
@@ -18,7 +19,10 @@ type allowReply struct {
 }
 
 // statsReq asks for Stats (State reads it too).
-type statsReq struct{ reply chan Stats }
+type statsReq struct {
+	stats Stats
+	reply chan Stats
+}
 
 // controlReq is ForceOpen or Reset.
 type controlReq struct {
@@ -48,4 +52,11 @@ func (*unsubscribeReq) isRequest() {}
 type report struct {
 	permit  Permit
 	outcome Outcome
+}
+
+// mayChange reports whether r may change the state: a failure, or any
+// outcome of a half-open probe. The other reports (success or ignored of a
+// permit granted while closed) never do.
+func (r report) mayChange() bool {
+	return r.outcome == Failure || r.permit.probe != 0
 }
