@@ -52,12 +52,12 @@ type Breaker struct {
 	// probes) sent but not yet applied and published; the closed fast path
 	// is off while it is not zero.
 	unsettled atomic.Int64
-	final   Stats         // machine's last stats, written before done is closed
-	allows  sync.Pool     // of *allowReq
+	final     Stats     // machine's last stats, written before done is closed
+	allows    sync.Pool // of *allowReq
 
 	// Owned by the actor goroutine.
-	m        *machine
-	subs     []*subscriber
+	m    *machine
+	subs []*subscriber
 	// timer wakes the actor (through kick) at armedFor, the open circuit's
 	// deadline; a kick channel instead of a timer channel keeps the loop's
 	// select at two cases, which halves the cost of a round trip.
@@ -587,7 +587,7 @@ func (b *Breaker) recovered(v any) {
 		trySend(r.reply, struct{}{})
 	}
 	b.inflight = nil
-	b.stopTimer() // re-armed by afterStep if needed
+	b.stopTimer()     // re-armed by afterStep if needed
 	b.timeRead = true // the clock may be what panicked: use the last time read
 	b.dirty = true
 	b.endStep()
