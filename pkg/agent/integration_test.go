@@ -9,6 +9,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -205,6 +206,8 @@ func TestIntegrationRateLimitPausesLimiter(t *testing.T) {
 			second = make(chan streamed, 1)
 			opts := apiOpts(t, srv, 1)
 			go func() { second <- drain(ctx, c, secondPrompt, opts...) }()
+			assert.Eventually(t, func() bool { return c.Stats().Queued == 1 }, 500*time.Millisecond, time.Millisecond,
+				"the second query is not waiting for the pause to end")
 		}
 	}
 	require.NotNil(t, second, "no api_retry line; got %v", first.types())
@@ -230,6 +233,8 @@ func TestIntegrationRateLimitPausesLimiter(t *testing.T) {
 		}
 	}
 	require.NotNil(t, secondPost, "the second query's request")
+	t.Logf("api_retry seen at +0, paused until +%v, second request at +%v",
+		paused.Sub(retrySeen).Round(time.Millisecond), secondPost.Time.Sub(retrySeen).Round(time.Millisecond))
 	assert.False(t, secondPost.Time.Before(paused), "the second query reached the API at %v, before the pause ended at %v", secondPost.Time, paused)
 	assert.Len(t, srv.Messages(), 3, "429, its retry, the second query")
 }
@@ -357,8 +362,9 @@ func TestIntegrationCancelMidStream(t *testing.T) {
 	defer cancel()
 
 	var (
-		got  streamed
-		pids []int
+		got    streamed
+		pids   []int // the CLI and its children
+		cliPid int   // the CLI, a child of this process
 	)
 	for msg, err := range c.Query(ctx, "hold on", apiOpts(t, srv, 0, marker, agent.WithPartialMessages())...) {
 		if err != nil {
@@ -370,13 +376,21 @@ func TestIntegrationCancelMidStream(t *testing.T) {
 		got.msgs = append(got.msgs, msg)
 		if _, ok := msg.(*agent.StreamEvent); ok && ctx.Err() == nil {
 			// message_start has arrived; the rest is held by the gate.
-			require.Equal(t, 1, srv.InFlight())
+			assert.Equal(t, 1, srv.InFlight())
 			pids = pidsWithEnv(entry)
+			for _, pid := range pids {
+				if parentOf(pid) == os.Getpid() {
+					cliPid = pid
+				}
+			}
 			cancel()
 		}
 	}
 
 	require.NotEmpty(t, pids, "no CLI process found; got %v", got.types())
+	t.Logf("processes of the query: %v, the CLI: %d", pids, cliPid)
+	require.NotZero(t, cliPid, "none of %v is our child", pids)
+	assert.True(t, dead(cliPid), "the CLI process outlived the loop")
 	require.NotEmpty(t, got.errs)
 	assert.ErrorIs(t, got.errs[len(got.errs)-1], context.Canceled)
 	for _, m := range got.msgs {
