@@ -1,0 +1,87 @@
+// Command demo shows what pkg/agent's rate limiter, circuit breaker and
+// cost budget do, on real subprocesses, with no API key and no Claude CLI:
+// the demo binary doubles as a simulated claude CLI.
+//
+//	go run ./cmd/demo            # the whole scenario, about 20 seconds
+//	go run ./cmd/demo --help     # the flags
+//
+// The files follow the ideas: scenario.go (the phases), simulated.go (the
+// simulated CLI's scripts), query.go (one query and its outcome),
+// status.go (the events and status line read off Client.Stats),
+// console.go (text, terminal or JSON output), summary.go (the final
+// table), real.go (--real, the real CLI).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2 // bad flags, or --real without a CLI or credentials
+	exitInterrupted = 130
+)
+
+func main() {
+	// When started as the simulated CLI (a script in the environment), play
+	// the script and exit; nothing below runs.
+	fakecli.RunIfRequested()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole demo: it parses args, runs the scenario (or --real),
+// prints the summary and returns the exit code. Everything it starts has
+// stopped when it returns.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "demo: %v\nRun with --help to see the flags.\n", err)
+		return exitUsage
+	}
+
+	d := &demo{opts: opts, out: newConsole(stdout, opts.json), tally: newTally(), start: time.Now()}
+	if opts.real {
+		if code, ok := checkReal(stderr); !ok {
+			return code
+		}
+		err = d.runReal(ctx)
+	} else {
+		if d.cliPath, err = os.Executable(); err != nil {
+			fmt.Fprintf(stderr, "demo: cannot find my own executable to play the CLI: %v\n", err)
+			return exitError
+		}
+		err = d.runScenario(ctx)
+	}
+
+	sum := d.tally.summary(opts, time.Since(d.start))
+	d.out.text(sum.text())
+	d.out.value(sum)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "demo: interrupted")
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
