@@ -538,3 +538,19 @@ func TestStats(t *testing.T) {
 		assert.Equal(t, -1.0, s.BudgetUSD)
 	})
 }
+
+// The actor's handler queues a newcomer behind existing waiters even if
+// the limits would admit it right now (as at the instant the head's
+// timer is due but not yet handled): the head is never overtaken.
+func TestNewcomerQueuesBehindWaiters(t *testing.T) {
+	l := &Limiter{core: testCore(t, onlyMinute(1)), maxQueued: Unlimited}
+	head := &acquireReq{reply: make(chan acquireResult, 1), state: reqQueued}
+	l.queue.push(head)
+
+	r := &acquireReq{reply: make(chan acquireResult, 1)}
+	l.acquire(r, t0) // the token is there
+	assert.Equal(t, reqQueued, r.state)
+	assert.Empty(t, r.reply)
+	assert.Same(t, head, l.queue.head)
+	assert.Equal(t, 2, l.queue.len)
+}

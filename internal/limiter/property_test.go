@@ -184,8 +184,11 @@ func (o *oracle) admit(t *testing.T, now time.Time, p Permit) {
 	remaining := math.Inf(1)
 	if o.budget >= 0 {
 		remaining = o.budget - o.spent(now) - o.reservedSum()
+		// Admission needs spent + reserved < budget: the remainder the
+		// permit reports must be positive, and match the oracle's.
 		require.Greater(t, remaining, -1e-9, "admitted at %v with the budget used up", now)
 		require.InDelta(t, remaining, p.BudgetRemaining, 1e-9)
+		require.Positive(t, p.BudgetRemaining, "admitted at %v with spent + reserved at the budget", now)
 	}
 	o.reserved[p.id] = min(o.estimate(), remaining)
 }
