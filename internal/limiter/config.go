@@ -28,6 +28,13 @@ const maxWindowCount = 1 << 40
 // Config sets a Limiter's limits. The zero value is valid and means the
 // defaults: 60 queries a minute, 1000 an hour, 10.00 USD an hour, 4
 // queries at once, 1000 waiters, no MaxWait, the real clock, no logging.
+//
+// MaxWait, when positive, is checked once, when Acquire arrives: a query
+// whose computed wait (behind the waiters already queued) exceeds it is
+// refused at once with a *WaitError, and so is a query whose wait cannot
+// be computed because it needs a concurrency slot, or budget now held by
+// reservations, to be freed by a Settle. A queued waiter is not evicted
+// if a later Pause makes it wait longer.
 type Config struct {
 	QueriesPerMinute int           // 0: 60; Unlimited: no per-minute window
 	QueriesPerHour   int           // 0: 1000; Unlimited: no per-hour window
@@ -35,7 +42,7 @@ type Config struct {
 	CostEstimate     float64       // USD reserved per admission; 0: mean of recent settled costs (0 before any)
 	MaxConcurrent    int           // 0: 4; Unlimited: no cap
 	MaxQueued        int           // 0: 1000; Unlimited: no cap
-	MaxWait          time.Duration // 0: wait as long as ctx allows
+	MaxWait          time.Duration // 0: wait as long as ctx allows; see below
 	Clock            clock.Clock   // nil: clock.New()
 	Logger           *slog.Logger  // nil: discard
 }

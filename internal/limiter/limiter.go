@@ -27,6 +27,19 @@ import (
 // window or from none, so admissions in any interval of length T never
 // exceed capacity + rate×T in any window.
 //
+// The cost budget counts what Settle charged in the last 60 minutes
+// (spent) plus an estimate reserved for each query in flight; while
+// spent + reserved reaches the budget, queries wait for spend to leave
+// the window or for settles. Each Permit carries the budget left at its
+// admission; a query that keeps within it and within its reservation
+// keeps the hourly spend within the budget. A query that spends more than
+// its reservation while others are in flight can take the spend over the
+// budget by the excess: the reservation is an estimate.
+//
+// All the limiter's state belongs to one goroutine that callers talk to by
+// messages; a waiting caller costs a queue entry, and the whole limiter
+// arms one timer at a time, for the head of the queue.
+//
 // Create one with New; the zero Limiter is not usable. A Limiter is safe
 // for concurrent use. It runs a goroutine from New until Close, so whoever
 // calls New must call Close (or run Serve, which closes it when its context
@@ -56,9 +69,9 @@ type Limiter struct {
 	final Stats // the stats at close; read only after done is closed
 }
 
-// Permit is an admission granted by Acquire. Pass it to Settle exactly
-// once the query is over; settling it again does nothing. The zero Permit
-// is not an admission and Settle ignores it.
+// Permit is an admission granted by Acquire. Pass it to Settle of the
+// same Limiter once the query is over; settling it again does nothing.
+// The zero Permit is not an admission and Settle ignores it.
 type Permit struct {
 	id uint64
 
@@ -71,15 +84,15 @@ type Permit struct {
 
 // Stats is a snapshot of a Limiter.
 type Stats struct {
-	MinuteTokens, HourTokens float64 // tokens left in each window; -1 when the window is off
-	SpentUSD                 float64 // charged in the last 60 minutes
-	ReservedUSD              float64 // reserved by queries in flight
-	BudgetUSD                float64 // the hourly budget; Unlimited (-1) when off
-	InFlight                 int     // admitted, not yet settled
-	Queued                   int     // waiting in Acquire
-	PausedUntil              time.Time
-	Admitted                 uint64 // admissions, minus those undone by a cancellation
-	Refused                  uint64 // Acquire calls refused with ErrQueueFull or a *WaitError
+	MinuteTokens, HourTokens float64   // tokens left in each window; -1 when the window is off
+	SpentUSD                 float64   // charged in the last 60 minutes
+	ReservedUSD              float64   // reserved by queries in flight
+	BudgetUSD                float64   // the hourly budget; Unlimited (-1) when off
+	InFlight                 int       // admitted, not yet settled
+	Queued                   int       // waiting in Acquire
+	PausedUntil              time.Time // the latest Pause, even if past; zero if none
+	Admitted                 uint64    // admissions, minus those undone by a cancellation
+	Refused                  uint64    // Acquire calls refused with ErrQueueFull or a *WaitError
 }
 
 // settleBuffer is the capacity of the settle channel. Settle needs no
