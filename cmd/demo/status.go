@@ -175,13 +175,13 @@ func dryWindow(lim agent.LimiterStats) string {
 }
 
 // pause reports a pause the API asked for (a 429 api_retry), and its end.
+// A pause shorter than a poll is still reported, as already over.
 func (w *watcher) pause(prev, cur agent.Stats, now time.Time) {
-	until := cur.Limiter.PausedUntil
-	if until.After(now) && !until.Equal(w.paused) {
+	if until := cur.Limiter.PausedUntil; !until.IsZero() && !until.Equal(prev.Limiter.PausedUntil) {
 		w.paused = until
 		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: cur.Queued,
-			Message: fmt.Sprintf("the API said 429: the limiter admits nobody for %v", roundDuration(until.Sub(now)))})
-		return
+			Message: fmt.Sprintf("the API said 429: the limiter admits nobody until %.2fs (%v from now)",
+				w.s.d.since(until), roundDuration(max(until.Sub(now), 0)))})
 	}
 	if !w.paused.IsZero() && !now.Before(w.paused) {
 		w.paused = time.Time{}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The breaker's path through the outage: it opens, a failed probe
+// re-opens it, then probes close it.
+var outagePath = []string{
+	"closed -> open",
+	"open -> half-open",
+	"half-open -> open",
+	"open -> half-open",
+	"half-open -> closed",
+}
+
+// The whole default scenario, as text: it exits 0 and its output shows a
+// rate-limited wait, the breaker's path with a re-open, the 429 pause and
+// a budget refusal; the summary adds up.
+func TestScenarioAllText(t *testing.T) {
+	code, out, stderr := runDemo(t, t.Context(), fast...)
+	require.Equal(t, 0, code, "stderr: %s\nstdout:\n%s", stderr, out)
+	assert.Empty(t, stderr)
+	assert.NotContains(t, out, "\r", "plain output redrew a line in place")
+
+	for _, want := range []string{
+		"the minute window is empty after 60 queries: 1 wait in line",
+		"a token refilled: 1 waiting query admitted",
+		"closed -> open: 3 failures in a row",
+		"refused, no process started: circuit open, retry after",
+		"the simulated API is back up",
+		"the API said 429: the limiter admits nobody",
+		"pause over: the 4 waiting queries go",
+		"refused, no process started: budget exhausted, retry after ",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.Regexp(t, `(?m)^ +[0-9.]+s  burst   status   breaker closed +tokens [0-9.]+/min`, out, "no status line")
+
+	i := strings.Index(out, "\nsummary (scenario all, ")
+	require.GreaterOrEqual(t, i, 0, "no summary in:\n%s", out)
+	sum := out[i:]
+	count := func(label string) int {
+		m := regexp.MustCompile(`(?m)^ +` + label + ` +(\d+)`).FindStringSubmatch(sum)
+		require.NotNil(t, m, "no %q row in the summary:\n%s", label, sum)
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		return n
+	}
+	sent, completed, failed, refused := count("queries sent"), count("completed"), count("failed"), count("refused")
+	assert.Equal(t, sent, completed+failed+refused, "sent != completed + failed + refused:\n%s", sum)
+	assert.GreaterOrEqual(t, completed, 61+5+5+4, "burst 61, outage at least 2 probes and 3 after, pause 5, budget 4:\n%s", sum)
+	assert.GreaterOrEqual(t, failed, 4, "3 failures to open, 1 failed probe")
+	assert.Regexp(t, `refused +\d+ +circuit open \d+, budget exhausted 2\n`, sum)
+	assert.Regexp(t, `retry after (59m5\ds|1h0m0s) \(spent \$1\.00 of \$1\.00\)`, out, "the spend rolls off in an hour")
+	// The four budget queries spend the budget; every other one costs $0.002.
+	assert.Regexp(t, `total cost +`+regexp.QuoteMeta(fmt.Sprintf("$%.4f", 1+0.002*float64(completed-4)))+` `, sum)
+	assert.Regexp(t, `rate +60/min +configured; the minute window ran dry after 60 at once, 1 admitted after waiting`, sum)
+
+	var path []string
+	for _, m := range regexp.MustCompile(`(?m)^ +[0-9.]+s  outage  (\S+ -> \S+)$`).FindAllStringSubmatch(sum, -1) {
+		path = append(path, m[1])
+	}
+	assert.Equal(t, outagePath, path, "breaker transitions in the summary:\n%s", sum)
+}
+
+// --json prints one JSON object a line: every event, then the summary,
+// whose numbers agree with the events.
+func TestScenarioAllJSON(t *testing.T) {
+	code, out, stderr := runDemo(t, t.Context(), append([]string{"--json"}, fast...)...)
+	require.Equal(t, 0, code, "stderr: %s\nstdout:\n%s", stderr, out)
+
+	var events []event
+	var sum summary
+	all := lines(out)
+	require.NotEmpty(t, all)
+	for i, line := range all {
+		var kind struct {
+			Event string `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &kind), "line %d is not JSON: %s", i, line)
+		if i == len(all)-1 {
+			require.Equal(t, "summary", kind.Event, "the last line is not the summary")
+			require.NoError(t, json.Unmarshal([]byte(line), &sum))
+			continue
+		}
+		var e event
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		assert.NotEmpty(t, e.Message, line)
+		events = append(events, e)
+	}
+
+	byKind := map[string][]event{}
+	for _, e := range events {
+		byKind[e.Kind] = append(byKind[e.Kind], e)
+	}
+	assert.Empty(t, byKind["status"], "status lines in JSON output")
+	assert.Len(t, byKind["phase"], 4)
+	assert.NotEmpty(t, byKind["rate"], "no rate-limited wait")
+	assert.NotEmpty(t, byKind["pause"], "no pause")
+
+	var path []string
+	for _, e := range byKind["breaker"] {
+		path = append(path, e.From+" -> "+e.To)
+	}
+	assert.Equal(t, outagePath, path)
+	require.Len(t, sum.Transitions, len(outagePath))
+	for i, tr := range sum.Transitions {
+		assert.Equal(t, outagePath[i], tr.From+" -> "+tr.To)
+		assert.Equal(t, "outage", tr.Phase)
+		if i > 0 {
+			assert.GreaterOrEqual(t, tr.T, sum.Transitions[i-1].T, "transitions out of order")
+		}
+	}
+
+	refusals := map[string]int{}
+	for _, e := range byKind["refused"] {
+		refusals[e.Reason]++
+		assert.Positive(t, e.Query)
+		if e.Reason == "budget" {
+			assert.Greater(t, e.RetryAfter, 3000.0, "a budget refusal should say the spend rolls off in about an hour")
+		}
+	}
+	assert.Equal(t, sum.Refused, refusals, "JSON output folds no refusal: one event each")
+	assert.Equal(t, 2, refusals["budget"])
+	assert.Positive(t, refusals["circuit"])
+	assert.Len(t, byKind["failed"], sum.Failed)
+
+	assert.Equal(t, sum.Sent, sum.Completed+sum.Failed+sum.RefusedTotal+sum.Interrupted)
+	assert.Zero(t, sum.Interrupted)
+	assert.Equal(t, "all", sum.Scenario)
+	assert.Equal(t, "minute", sum.Rate.Window)
+	assert.EqualValues(t, 60, sum.Rate.Burst)
+	assert.Equal(t, 1, sum.Rate.Waited)
+	// The four budget queries spend the budget; every other one costs $0.002.
+	assert.InDelta(t, 1+0.002*float64(sum.Completed-4), sum.CostUSD, 1e-6)
+}
+
+// Interrupting the demo stops it at once: every query it started ends,
+// the summary is printed with the interrupted ones, and it exits 130.
+func TestInterruptStopsEverything(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	stdout.onWrite = func(p []byte) {
+		if strings.Contains(string(p), "window is empty") {
+			cancel()
+		}
+	}
+	// Ten queries run (for 2 s each), two wait for a token: the window runs
+	// dry at once, and the interrupt comes then.
+	code := run(ctx, []string{"--rpm", "10", "--queries", "12", "--concurrency", "10", "--scale", "20"}, &stdout, &stderr)
+	out := stdout.String()
+	assert.Equal(t, exitInterrupted, code, out)
+	assert.Contains(t, stderr.String(), "interrupted")
+	assert.NotContains(t, out, "outage", "the demo went on after the interrupt")
+	assert.Regexp(t, `queries sent +12\n`, out)
+	assert.Regexp(t, `interrupted +12 +ended by Ctrl-C`, out, "running and waiting queries alike end with the interrupt")
+}
