@@ -9,8 +9,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // newTestLimiter returns a limiter on the bubble's fake clock (inside
@@ -553,4 +555,72 @@ func TestNewcomerQueuesBehindWaiters(t *testing.T) {
 	assert.Empty(t, r.reply)
 	assert.Same(t, head, l.queue.head)
 	assert.Equal(t, 2, l.queue.len)
+}
+
+// countingClock counts the timers created through it (Timer, After,
+// AfterFunc).
+type countingClock struct {
+	clock.Clock
+	mu     sync.Mutex
+	timers int
+}
+
+func (c *countingClock) Timer(d time.Duration) *clock.Timer {
+	c.mu.Lock()
+	c.timers++
+	c.mu.Unlock()
+	return c.Clock.Timer(d)
+}
+
+func (c *countingClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.timers++
+	c.mu.Unlock()
+	return c.Clock.After(d)
+}
+
+func (c *countingClock) AfterFunc(d time.Duration, f func()) *clock.Timer {
+	c.mu.Lock()
+	c.timers++
+	c.mu.Unlock()
+	return c.Clock.AfterFunc(d, f)
+}
+
+func (c *countingClock) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timers
+}
+
+// Waiters cost queue entries, not timers: the limiter makes one timer and
+// re-arms it for the head of the queue.
+func TestManyWaitersShareOneTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := &countingClock{Clock: clock.New()}
+		cfg := onlyMinute(600) // a token every 100 ms
+		cfg.Clock = clk
+		l := newTestLimiter(t, cfg)
+		start := time.Now()
+		const n = 2000
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := l.Acquire(t.Context())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		// 600 at once, then one every 100 ms.
+		assert.Equal(t, (n-600)*100*time.Millisecond, time.Since(start))
+		assert.Equal(t, 1, clk.count(), "timers created")
+	})
+}
+
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	l, err := New(Config{}) // real clock
+	require.NoError(t, err)
+	_, err = l.Acquire(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	goleak.VerifyNone(t)
 }
