@@ -14,7 +14,7 @@ import (
 type event struct {
 	T          float64 `json:"t"` // seconds since the demo started
 	Phase      string  `json:"phase"`
-	Kind       string  `json:"event"` // phase, backend, breaker, rate, pause, refused, failed, done, warning
+	Kind       string  `json:"event"` // phase, backend, queries, breaker, rate, pause, refused, failed, done
 	Query      int     `json:"query,omitempty"`
 	From       string  `json:"from,omitempty"` // breaker events
 	To         string  `json:"to,omitempty"`
@@ -22,6 +22,7 @@ type event struct {
 	RetryAfter float64 `json:"retry_after_s,omitempty"` // refused, in seconds
 	CostUSD    float64 `json:"cost_usd,omitempty"`
 	Queued     int     `json:"queued,omitempty"`
+	Until      float64 `json:"until_s,omitempty"` // pause: when it ends, in seconds since the start
 	Message    string  `json:"message"`
 }
 
@@ -59,7 +60,7 @@ func (c *console) event(e event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.json {
-		e.T, e.RetryAfter = math.Round(e.T*1000)/1000, math.Round(e.RetryAfter*1000)/1000
+		e.T, e.RetryAfter, e.Until = ms(e.T), ms(e.RetryAfter), ms(e.Until)
 		c.writeJSON(e)
 		return
 	}
@@ -145,6 +146,9 @@ func (c *console) writeJSON(v any) {
 	}
 	c.w.Write(append(b, '\n'))
 }
+
+// ms rounds seconds to milliseconds.
+func ms(seconds float64) float64 { return math.Round(seconds*1000) / 1000 }
 
 // textLine is the layout shared by events and status lines.
 func textLine(t float64, phase, kind, msg string) string {

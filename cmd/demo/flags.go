@@ -132,6 +132,24 @@ func (o options) scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * o.scale)
 }
 
+// wrap breaks text into lines of at most width columns, each indented.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, word := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(word) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
 func printUsage(fs *flag.FlagSet, out io.Writer) {
 	fmt.Fprint(out, usageHead)
 	fs.VisitAll(func(f *flag.Flag) {
@@ -149,7 +167,7 @@ func printUsage(fs *flag.FlagSet, out io.Writer) {
 				def = fmt.Sprintf(" (default %q)", f.DefValue)
 			}
 		}
-		fmt.Fprintf(out, "  --%s%s\n      %s%s\n", f.Name, name, usage, def)
+		fmt.Fprintf(out, "  --%s%s\n%s", f.Name, name, wrap(usage+def, "      ", 78))
 	})
 	fmt.Fprint(out, `
 Exit status: 0 when the run completed, 1 on an error, 2 for bad flags or

@@ -201,7 +201,7 @@ func runPause(ctx context.Context, s *stage) error {
 	if err := s.waitFor(ctx, func(st agent.Stats) bool { return !st.Limiter.PausedUntil.IsZero() }); err != nil {
 		return err
 	}
-	s.say("pause", "%d more queries arrive during the pause: they wait for its end", pauseFollowers)
+	s.say("queries", "%d more queries arrive during the pause: they wait for its end", pauseFollowers)
 	for range pauseFollowers {
 		wg.Go(func() { s.query(ctx, "hello", simulate(s.d.answer("hello", 0.002, latency))) })
 	}

@@ -39,7 +39,8 @@ func TestScenarioAllText(t *testing.T) {
 		"refused, no process started: circuit open, retry after",
 		"the simulated API is back up",
 		"the API said 429: the limiter admits nobody",
-		"pause over: the 4 waiting queries go",
+		"4 more queries arrive during the pause",
+		"pause over: the ",
 		"refused, no process started: budget exhausted, retry after ",
 	} {
 		assert.Contains(t, out, want)
@@ -106,7 +107,19 @@ func TestScenarioAllJSON(t *testing.T) {
 	assert.Empty(t, byKind["status"], "status lines in JSON output")
 	assert.Len(t, byKind["phase"], 4)
 	assert.NotEmpty(t, byKind["rate"], "no rate-limited wait")
-	assert.NotEmpty(t, byKind["pause"], "no pause")
+	require.NotEmpty(t, byKind["pause"], "no pause")
+	// Nothing of the pause phase finishes before the pause ends: the
+	// queries that arrived meanwhile waited.
+	until := byKind["pause"][0].Until
+	assert.Positive(t, until)
+	var pauseDone int
+	for _, e := range byKind["done"] {
+		if e.Phase == "pause" {
+			pauseDone++
+			assert.GreaterOrEqual(t, e.T, until, "query %d finished during the pause", e.Query)
+		}
+	}
+	assert.Equal(t, 5, pauseDone)
 
 	var path []string
 	for _, e := range byKind["breaker"] {
@@ -165,4 +178,18 @@ func TestInterruptStopsEverything(t *testing.T) {
 	assert.NotContains(t, out, "outage", "the demo went on after the interrupt")
 	assert.Regexp(t, `queries sent +12\n`, out)
 	assert.Regexp(t, `interrupted +12 +ended by Ctrl-C`, out, "running and waiting queries alike end with the interrupt")
+}
+
+// Four budget queries add up to the whole budget as the limiter sums them,
+// never less (the fifth would be admitted) and at most a rounding more.
+func TestBudgetCostSpendsTheBudgetInFour(t *testing.T) {
+	for _, budget := range []float64{1, 0.7, 0.1, 3.3, 10, 1e-6, 123.456} {
+		c := budgetCost(budget)
+		spent := 0.0
+		for range 4 {
+			spent += c
+		}
+		assert.GreaterOrEqual(t, spent, budget, "budget %v", budget)
+		assert.InDelta(t, budget/4, c, budget*1e-12, "budget %v", budget)
+	}
 }

@@ -26,6 +26,7 @@ type watcher struct {
 	prev     agent.Stats
 	dry      string    // the window that ran dry while queries wait, "" when none
 	paused   time.Time // the pause announced and not yet over
+	waiting  int       // the most queries seen waiting during that pause
 	drawn    time.Time // when the status line was last drawn
 	interval time.Duration
 }
@@ -159,7 +160,7 @@ func (w *watcher) window(prev, cur agent.Stats, now time.Time) {
 	}
 	if cur.Queued == 0 {
 		w.dry = ""
-		s.say("rate", "the line is empty")
+		s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Message: "the line is empty"})
 	}
 }
 
@@ -174,21 +175,26 @@ func dryWindow(lim agent.LimiterStats) string {
 	return ""
 }
 
-// pause reports a pause the API asked for (a 429 api_retry), and its end.
-// A pause shorter than a poll is still reported, as already over.
+// pause reports a pause the API asked for (a 429 api_retry), and its end
+// with the most queries seen waiting meanwhile. A pause shorter than a
+// poll is still reported, as already over.
 func (w *watcher) pause(prev, cur agent.Stats, now time.Time) {
 	if until := cur.Limiter.PausedUntil; !until.IsZero() && !until.Equal(prev.Limiter.PausedUntil) {
-		w.paused = until
-		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: cur.Queued,
+		w.paused, w.waiting = until, cur.Queued
+		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: cur.Queued, Until: w.s.d.since(until),
 			Message: fmt.Sprintf("the API said 429: the limiter admits nobody until %.2fs (%v from now)",
 				w.s.d.since(until), roundDuration(max(until.Sub(now), 0)))})
 	}
-	if !w.paused.IsZero() && !now.Before(w.paused) {
-		w.paused = time.Time{}
-		waiting := max(prev.Queued, cur.Queued) // the limiter may have admitted them already
-		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: waiting,
-			Message: fmt.Sprintf("pause over: the %d waiting queries go", waiting)})
+	if w.paused.IsZero() {
+		return
 	}
+	if now.Before(w.paused) {
+		w.waiting = max(w.waiting, cur.Queued)
+		return
+	}
+	w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: w.waiting, Until: w.s.d.since(w.paused),
+		Message: fmt.Sprintf("pause over: the %d waiting queries go", w.waiting)})
+	w.paused, w.waiting = time.Time{}, 0
 }
 
 // draw shows the status line: redrawn in place on a terminal, printed as
