@@ -49,6 +49,7 @@ const (
 	OpRecord        Op = "record"         // read stdin to EOF, write a Recording to Path
 	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
 	OpCat           Op = "cat"            // copy the file at Path to stdout
+	OpEcho          Op = "echo"           // read stdin to EOF, answer it back as a successful run
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -65,6 +66,10 @@ type Step struct {
 	EnvKeys  []string       `json:"env_keys,omitempty"`
 	Script   Script         `json:"script,omitempty"`
 }
+
+// Echo reads the prompt from stdin and plays a successful run (init,
+// assistant, result, at no cost) whose answer is the prompt itself.
+func Echo() Step { return Step{Op: OpEcho} }
 
 // Line prints s and a newline on stdout.
 func Line(s string) Step { return Step{Op: OpStdout, Data: s + "\n"} }
@@ -229,6 +234,18 @@ func play(st Step) error {
 		defer f.Close()
 		_, err = io.Copy(os.Stdout, f)
 		return err
+	case OpEcho:
+		prompt, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return err
+		}
+		for _, step := range Success(string(prompt), 0) {
+			if step.Op == OpStdout {
+				if err := play(step); err != nil {
+					return err
+				}
+			}
+		}
 	default:
 		return fmt.Errorf("unknown op %q", st.Op)
 	}

@@ -131,3 +131,15 @@ func decodeAll(t *testing.T, lines []string) []protocol.Message {
 	}
 	return out
 }
+
+func TestEchoAnswersThePrompt(t *testing.T) {
+	stdout, _, code := runFake(t, Script{Echo()}, "what the user asked")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 3)
+	msg, err := protocol.Decode([]byte(lines[2]))
+	require.NoError(t, err)
+	result, ok := msg.(*protocol.ResultMessage)
+	require.True(t, ok, "last line is %s", lines[2])
+	assert.Equal(t, "what the user asked", result.Result)
+}

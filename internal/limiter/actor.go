@@ -95,6 +95,7 @@ func (l *Limiter) loop() (closed bool) {
 		}
 		select {
 		case m := <-l.reqs:
+			l.begin(m) // before the settles, so a panic in them still answers m
 			l.drainSettles()
 			now := l.clock.Now()
 			l.handle(m, now)
@@ -112,12 +113,16 @@ func (l *Limiter) loop() (closed bool) {
 	}
 }
 
-// handle applies one request.
-func (l *Limiter) handle(m message, now time.Time) {
+// begin makes m the request being handled: a recovered panic answers it.
+func (l *Limiter) begin(m message) {
 	l.current = m
 	if r, ok := m.(*acquireReq); ok {
 		r.state = reqNew // a pooled request keeps its last state until here
 	}
+}
+
+// handle applies one request; begin(m) was called.
+func (l *Limiter) handle(m message, now time.Time) {
 	if l.hook != nil {
 		l.hook(m)
 	}

@@ -353,7 +353,7 @@ func TestRunBatchKeepsInputOrder(t *testing.T) {
 	for i := range prompts {
 		prompts[i] = fmt.Sprintf("prompt %d", i)
 	}
-	results := c.RunBatch(t.Context(), prompts, play(echoScript()))
+	results := c.RunBatch(t.Context(), prompts, play(fakecli.Script{fakecli.Echo()}))
 	require.Len(t, results, len(prompts))
 	for i, res := range results {
 		require.NoError(t, res.Err)

@@ -23,6 +23,9 @@ import (
 // carrying a fakecli script re-executes this binary, which plays it.
 func TestMain(m *testing.M) {
 	fakecli.RunIfRequested()
+	// The fake CLI is this race-enabled binary: spare each run the race
+	// detector's one-second sleep at exit.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	goleak.VerifyTestMain(m)
 }
 
