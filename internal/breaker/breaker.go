@@ -59,8 +59,8 @@ type Breaker struct {
 	m    *machine
 	subs []*subscriber
 	// timer wakes the actor (through kick) at armedFor, the open circuit's
-	// deadline; a kick channel instead of a timer channel keeps the loop's
-	// select at two cases, which halves the cost of a round trip.
+	// deadline: one timer for the actor, and the loop's select keeps two
+	// cases, which makes a round trip cheaper than a third timer case.
 	timer    *clock.Timer
 	armedFor time.Time // zero when the timer is not armed
 	inflight request   // the request being handled, answered if it panics
@@ -68,7 +68,7 @@ type Breaker struct {
 	timeRead bool      // lastNow was read in this step
 	seen     uint64    // machine version last published
 	settled  int64     // reports counted in unsettled, applied in this step
-	dirty    bool      // publish and re-arm even if the version is seen
+	dirty    bool      // publish and re-arm even if the version is seen (after a panic)
 }
 
 // reportBuffer is the capacity of Breaker.reports.
@@ -435,8 +435,8 @@ func (b *Breaker) now() time.Time {
 }
 
 // stepTime is the time handle passes to the machine: the clock's, except
-// for a question that, in the closed state, does not depend on the time
-// (Allow, Check, Stats); the hot closed path then reads no clock.
+// for a question whose answer in the closed state does not depend on the
+// time (Allow, Check, Stats), which then reads no clock.
 func (b *Breaker) stepTime(r request) time.Time {
 	if b.m.state == StateClosed {
 		switch r.(type) {

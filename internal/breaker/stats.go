@@ -5,7 +5,9 @@ import "time"
 // Counts counts the calls of one stretch of the breaker's life: in an
 // [Event], the state being left; in [Stats], everything since New.
 type Counts struct {
-	// Requests is the number of permits granted.
+	// Requests is the number of permits granted. Permits of the closed
+	// state's fast path are added at the actor's next step, so in an Event a
+	// few granted just before the change may count in the next state.
 	Requests uint64
 	// Successes, Failures and Ignored count the outcomes reported.
 	Successes, Failures, Ignored uint64
