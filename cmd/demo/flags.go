@@ -12,7 +12,7 @@ import (
 
 // options are the demo's flags, validated.
 type options struct {
-	queries          int // queries in the burst (0: rpm+6, or 3 with --real)
+	queries          int // queries in the burst (0: rpm+4, or 3 with --real)
 	concurrency      int
 	rpm, rph         int
 	budget           float64
@@ -37,7 +37,7 @@ Watch the rate limiter, the circuit breaker and the cost budget of
 pkg/agent at work. By default the demo needs no API key and no Claude CLI:
 its own binary plays the claude CLI (real subprocesses printing genuine
 stream-json lines, with scripted latency, cost and failures), and limits are
-scaled down so the whole run takes about 20 seconds.
+scaled down so the whole run takes about 15 seconds.
 
 Scenarios (--scenario), each on a fresh client with the limits below:
   burst   more queries than the per-minute rate allows: the rest queue and
@@ -60,7 +60,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	fs.IntVar(&o.queries, "queries", 0, "queries sent at once in the burst (default rpm+6, so 6 must wait; 3 with --real)")
+	fs.IntVar(&o.queries, "queries", 0, "queries sent at once in the burst (default rpm+4, so 4 must wait; 3 with --real)")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "CLI processes at once (Config.MaxConcurrent)")
 	fs.IntVar(&o.rpm, "rpm", 60, "queries per minute (RateLimit.QueriesPerMinute): a token bucket of that size refilling continuously")
 	fs.IntVar(&o.rph, "rph", 1000, "queries per hour (RateLimit.QueriesPerHour)")
@@ -88,7 +88,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		return options{}, errors.New("--scenario does not apply to --real, which sends --queries copies of --prompt")
 	}
 	if o.queries == 0 {
-		o.queries = o.rpm + 6
+		o.queries = o.rpm + 4
 		if o.real {
 			o.queries = 3
 		}

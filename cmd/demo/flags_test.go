@@ -61,17 +61,17 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// The defaults: a burst of rpm+6 (3 with --real), nothing scaled.
+// The defaults: a burst of rpm+4 (3 with --real), nothing scaled.
 func TestFlagDefaults(t *testing.T) {
 	o, err := parseFlags(nil, nil)
 	require.NoError(t, err)
-	assert.Equal(t, 66, o.queries)
+	assert.Equal(t, 64, o.queries)
 	assert.Equal(t, "all", o.scenario)
 	assert.Equal(t, 1.0, o.scale)
 
 	o, err = parseFlags([]string{"--rpm", "30"}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, 36, o.queries)
+	assert.Equal(t, 34, o.queries)
 
 	o, err = parseFlags([]string{"--real"}, nil)
 	require.NoError(t, err)

@@ -187,7 +187,7 @@ func runOutage(ctx context.Context, s *stage) error {
 
 // The pause phase's 429.
 const (
-	pauseDelay     = 1500 * time.Millisecond // retry_delay_ms of the 429, before --scale
+	pauseDelay     = 1000 * time.Millisecond // retry_delay_ms of the 429, before --scale
 	pauseFollowers = 4
 )
 
