@@ -571,7 +571,10 @@ func TestServe(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBreaker(t, Config{Timeout: time.Second, HalfOpenRequests: 3})
+		// Two failures in every four counted outcomes: the failure-rate rule
+		// trips it whatever the interleaving of the goroutines.
+		b := newBreaker(t, Config{Timeout: time.Second, HalfOpenRequests: 3, FailureRate: 0.5})
+		outcomes := []Outcome{Success, Ignored, Failure, Failure}
 		var maxProbes atomic.Int64
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -593,7 +596,7 @@ func TestConcurrentUse(t *testing.T) {
 						}
 					}
 					time.Sleep(time.Millisecond)
-					b.Report(p, Outcome((g+i)%3))
+					b.Report(p, outcomes[(g+i)%len(outcomes)])
 				}
 			})
 		}
