@@ -28,13 +28,14 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 //   - supervise stops the group when ctx ends, then, once stdout and stderr
 //     are at EOF, is the only caller of cmd.Wait.
 //
-// stdout is read by the iterator's goroutine.
+// stdout is read by the iterator's goroutine; on Linux its follower has a
+// goroutine of its own, ended when stdout is closed (newStdout).
 type process struct {
 	cmd    *exec.Cmd
 	pid    int           // also the process group id
 	grace  time.Duration // SIGTERM -> SIGKILL
 	stdin  *os.File
-	stdout *os.File
+	stdout io.ReadCloser // see newStdout
 	stderr *os.File
 
 	ctx  context.Context // ends when the caller's ctx ends or stop is called
@@ -53,15 +54,21 @@ type process struct {
 	waitErr    error
 }
 
-// start starts the CLI at path with its own process group and pipes for
-// stdin, stdout and stderr. No shell is involved.
+// start starts the CLI at path with its own process group, pipes for stdin
+// and stderr, and newStdout's file or pipe for stdout. No shell is involved.
 // p.ctx is ctx; stop must cancel it.
 func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *Request, opt *Options) (*process, error) {
-	var files [6]*os.File // stdin r/w, stdout r/w, stderr r/w
+	childOut, stdout, err := newStdout()
+	if err != nil {
+		return nil, err
+	}
+	var files [4]*os.File // stdin r/w, stderr r/w
 	for i := 0; i < len(files); i += 2 {
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(files[:i])
+			childOut.Close()
+			stdout.Close()
 			return nil, fmt.Errorf("agent: pipe for claude CLI: %w", err)
 		}
 		files[i], files[i+1] = r, w
@@ -69,12 +76,13 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 	cmd := exec.Command(path, req.args()...)
 	cmd.Dir = req.WorkingDir
 	cmd.Env = req.env(os.Environ())
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], files[3], files[5]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], childOut, files[3]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err := cmd.Start()
-	closeAll([]*os.File{files[0], files[3], files[5]}) // the child's ends
+	err = cmd.Start()
+	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
 	if err != nil {
-		closeAll([]*os.File{files[1], files[2], files[4]})
+		closeAll([]*os.File{files[1], files[2]})
+		stdout.Close()
 		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
 	}
 
@@ -83,8 +91,8 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		pid:        cmd.Process.Pid,
 		grace:      opt.GracePeriod,
 		stdin:      files[1],
-		stdout:     files[2],
-		stderr:     files[4],
+		stdout:     stdout,
+		stderr:     files[2],
 		ctx:        ctx,
 		stop:       stop,
 		stdoutDone: make(chan struct{}),
@@ -93,6 +101,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 	}
+	stdout.exited = p.exited
 	go p.writeStdin(req.Prompt)
 	go p.drainStderr(opt.OnStderr)
 	go p.watchExit()

@@ -1,0 +1,25 @@
+//go:build unix && !linux
+
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// newStdout returns a pipe for the CLI's stdout. See stdout_linux.go for
+// why Linux uses a file instead; elsewhere the end of the pipe stands for
+// the CLI's exit (exit_other.go), so the pipe stays.
+func newStdout() (child *os.File, r *pipeReader, err error) {
+	rd, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: pipe for claude CLI: %w", err)
+	}
+	return w, &pipeReader{ReadCloser: rd}, nil
+}
+
+type pipeReader struct {
+	io.ReadCloser
+	exited <-chan struct{} // unused: EOF marks the end
+}
