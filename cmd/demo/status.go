@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
@@ -32,7 +33,8 @@ type watcher struct {
 }
 
 // watch starts the stage's watcher; stop takes a last look, prints the
-// status line for good, and returns once the goroutine has ended.
+// status line for good, and returns once the goroutine has ended. A second
+// stop returns at once.
 func (s *stage) watch() (stop func()) {
 	w := &watcher{s: s, prev: s.client.Stats(), interval: plainStatusEvery}
 	if s.d.out.tty {
@@ -49,7 +51,8 @@ func (s *stage) watch() (stop func()) {
 				w.observe(time.Now())
 				w.draw(time.Now(), true)
 				return
-			case now := <-tick.C:
+			case <-tick.C:
+				now := time.Now() // not the tick's time, which may be stale
 				w.observe(now)
 				if now.Sub(w.drawn) >= w.interval {
 					w.draw(now, false)
@@ -57,10 +60,10 @@ func (s *stage) watch() (stop func()) {
 			}
 		}
 	}()
-	return func() {
+	return sync.OnceFunc(func() {
 		close(quit)
 		<-done
-	}
+	})
 }
 
 // observe compares a fresh snapshot with the previous one.
