@@ -1,0 +1,89 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+func TestClassify(t *testing.T) {
+	ok := &protocol.ResultMessage{Subtype: "success"}
+	bad := &protocol.ResultMessage{Subtype: "success", IsError: true}
+	apiErr := func(status int, subtype string) error {
+		return &protocol.APIError{Status: status, Subtype: subtype, Message: "x"}
+	}
+	for _, tc := range []struct {
+		name   string
+		result *protocol.ResultMessage
+		err    error
+		want   breaker.Outcome
+	}{
+		{"clean result", ok, nil, breaker.Success},
+		{"529 overloaded", bad, apiErr(529, "success"), breaker.Failure},
+		{"500", bad, apiErr(500, "success"), breaker.Failure},
+		{"400 is the caller's", bad, apiErr(400, "success"), breaker.Ignored},
+		{"429 is a rate signal", bad, apiErr(429, "success"), breaker.Ignored},
+		{"max turns", bad, apiErr(0, "error_max_turns"), breaker.Ignored},
+		{"max budget", bad, apiErr(0, "error_max_budget_usd"), breaker.Ignored},
+		{"connection error, no status", bad, apiErr(0, "success"), breaker.Failure},
+		{"crash", nil, &protocol.ProcessError{ExitCode: 1}, breaker.Failure},
+		{"idle timeout", nil, protocol.ErrIdleTimeout, breaker.Failure},
+		{"query timeout", nil, fmt.Errorf("%w: %w", ErrQueryTimeout, context.DeadlineExceeded), breaker.Failure},
+		{"bad line after a result", ok, &protocol.DecodeError{Excerpt: "{"}, breaker.Failure},
+		{"no result, no error", nil, nil, breaker.Failure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Classify(tc.result, tc.err))
+		})
+	}
+}
+
+func TestBudgetCap(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct{ user, remaining, want float64 }{
+		{0, inf, 0},                   // no budget, no cap: no flag
+		{2, inf, 2},                   // only the caller's cap
+		{0, 1.3, 1.3},                 // only the hourly budget
+		{5, 1.3, 1.3},                 // the smaller wins
+		{0.05, 1.3, 0.05},             // the smaller wins
+		{0, 0.30000000000000004, 0.3}, // whole micro-dollars, rounded down
+		{0, 0.0000019, 0.000001},      // rounded down, never up
+	} {
+		assert.Equal(t, tc.want, budgetCap(tc.user, tc.remaining), "budgetCap(%v, %v)", tc.user, tc.remaining)
+	}
+}
+
+func TestRejectionNamesTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		in         error
+		sentinel   error
+		limit      string
+		retryAfter time.Duration
+	}{
+		{&limiter.WaitError{Reason: limiter.ReasonMinute, RetryAfter: time.Second}, ErrRateLimited, "minute", time.Second},
+		{&limiter.WaitError{Reason: limiter.ReasonConcurrency}, ErrRateLimited, "concurrency", 0},
+		{&limiter.WaitError{Reason: limiter.ReasonBudget, RetryAfter: time.Hour}, ErrBudgetExhausted, "budget", time.Hour},
+		{&breaker.OpenError{State: breaker.StateOpen, RetryAfter: time.Minute}, ErrCircuitOpen, "circuit", time.Minute},
+		{limiter.ErrQueueFull, ErrQueueFull, "queue", 0},
+		{limiter.ErrClosed, ErrClosed, "closed", 0},
+		{breaker.ErrClosed, ErrClosed, "closed", 0},
+	} {
+		err := rejection(tc.in)
+		var rejected *RejectedError
+		if assert.ErrorAs(t, err, &rejected, "%v", tc.in) {
+			assert.ErrorIs(t, err, tc.sentinel)
+			assert.ErrorIs(t, err, tc.in, "the guard's own error is lost")
+			assert.Equal(t, tc.limit, rejected.Limit)
+			assert.Equal(t, tc.retryAfter, rejected.RetryAfter)
+		}
+	}
+	assert.Equal(t, context.Canceled, rejection(context.Canceled), "a context error became a refusal")
+}
