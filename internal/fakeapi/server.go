@@ -43,18 +43,10 @@ func (r Request) IsMessages() bool {
 // ToolResults returns the tool_result blocks found in the messages of r's
 // JSON body, in order, each as its raw JSON.
 func (r Request) ToolResults() []json.RawMessage {
-	var body struct {
-		Messages []struct {
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-	}
-	if json.Unmarshal(r.Body, &body) != nil {
-		return nil
-	}
 	var out []json.RawMessage
-	for _, m := range body.Messages {
+	for _, c := range r.contents() {
 		var blocks []json.RawMessage
-		if json.Unmarshal(m.Content, &blocks) != nil {
+		if json.Unmarshal(c, &blocks) != nil {
 			continue // a plain string content
 		}
 		for _, b := range blocks {
@@ -65,6 +57,45 @@ func (r Request) ToolResults() []json.RawMessage {
 				out = append(out, b)
 			}
 		}
+	}
+	return out
+}
+
+// HasText reports whether s is, whole, the content of one of the messages
+// of r's JSON body or the text of one of their text blocks.
+func (r Request) HasText(s string) bool {
+	for _, c := range r.contents() {
+		var text string
+		if json.Unmarshal(c, &text) == nil {
+			if text == s {
+				return true
+			}
+			continue
+		}
+		var blocks []struct{ Type, Text string }
+		json.Unmarshal(c, &blocks) //nolint:errcheck // not a list: no blocks
+		for _, b := range blocks {
+			if b.Type == "text" && b.Text == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// contents returns the content of each message of r's JSON body, raw.
+func (r Request) contents() []json.RawMessage {
+	var body struct {
+		Messages []struct {
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if json.Unmarshal(r.Body, &body) != nil {
+		return nil
+	}
+	out := make([]json.RawMessage, len(body.Messages))
+	for i, m := range body.Messages {
+		out[i] = m.Content
 	}
 	return out
 }
