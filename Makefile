@@ -25,8 +25,12 @@ test: lint cli unit
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
+# One table of ours vs the peers (medians of 5 runs), then the scale figures
+# (BENCH_SCALE=1 turns on the scale tests); the raw output goes to bench.out.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
+	@set -o pipefail; { $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... && \
+	  BENCH_SCALE=1 $(GO) test -run '^TestScale' -v -count 1 -timeout 10m ./internal/limiter ./pkg/agent; } \
+	  | tee bench.out | $(GO) run ./internal/benchtable
 
 demo:
 	$(GO) run ./cmd/demo
