@@ -28,8 +28,7 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 //   - supervise stops the group when ctx ends, then, once stdout and stderr
 //     are at EOF, is the only caller of cmd.Wait.
 //
-// stdout is read by the iterator's goroutine; on Linux its follower has a
-// goroutine of its own, ended when stdout is closed (newStdout).
+// stdout is read by the iterator's goroutine.
 type process struct {
 	cmd    *exec.Cmd
 	pid    int           // also the process group id

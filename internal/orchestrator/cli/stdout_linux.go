@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
+	"time"
 )
 
 // newStdout returns the file the CLI writes its stdout to (the child's end)
@@ -17,56 +17,38 @@ import (
 // (anthropics/claude-code#77112; seen here: a 3 MB answer arrived cut at a
 // few hundred KB, without its result line). Its writes to a regular file
 // are synchronous. So stdout is an unlinked temporary file, which the
-// reader follows: at its end it waits for an inotify IN_MODIFY event or
-// the CLI's exit, and once the CLI has exited it reads to the end and stops.
+// reader follows (see follower).
 func newStdout() (child *os.File, r *follower, err error) {
 	child, err = os.CreateTemp("", "claude-stdout-*")
 	if err != nil {
 		return nil, nil, fmt.Errorf("agent: file for the claude CLI's stdout: %w", err)
 	}
-	defer func() {
-		os.Remove(child.Name()) // unlinked: it lives as long as its descriptors
-		if err != nil {
-			child.Close()
-		}
-	}()
+	defer os.Remove(child.Name())   // unlinked: it lives as long as its descriptors
 	f, err := os.Open(child.Name()) // its own read offset
 	if err != nil {
+		child.Close()
 		return nil, nil, fmt.Errorf("agent: file for the claude CLI's stdout: %w", err)
 	}
-	notify, err := watchModify(child.Name())
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("agent: watch the claude CLI's stdout: %w", err)
-	}
-	r = &follower{f: f, notify: notify, wake: make(chan struct{}, 1), watchDone: make(chan struct{})}
-	go r.watch()
-	return child, r, nil
+	return child, &follower{f: f, wait: minPoll}, nil
 }
 
-// watchModify returns a non-blocking inotify descriptor, as a pollable
-// *os.File, watching path for modifications.
-func watchModify(path string) (*os.File, error) {
-	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := syscall.InotifyAddWatch(fd, path, syscall.IN_MODIFY); err != nil {
-		syscall.Close(fd)
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), "inotify"), nil
-}
+// How long a follower waits at the end of the file before it looks again:
+// minPoll after data arrived, doubling up to maxPoll while none does. The
+// CLI's exit ends any wait at once. (inotify was tried: closing an inotify
+// descriptor takes the kernel 6 to 15 ms, more than the whole run of a
+// short query.)
+const (
+	minPoll = time.Millisecond
+	maxPoll = 10 * time.Millisecond
+)
 
 // follower reads a file that the CLI is still writing, like tail -f, until
-// the CLI has exited and the end is reached. Read and Close are for one
-// goroutine; watch runs in its own, ended by Close.
+// the CLI has exited and the end is reached. It is for one goroutine.
 type follower struct {
-	f         *os.File
-	notify    *os.File      // inotify events: the file grew
-	wake      chan struct{} // one pending "the file grew"; buffered so watch never blocks
-	exited    <-chan struct{}
-	watchDone chan struct{}
+	f      *os.File
+	exited <-chan struct{} // set by start
+	wait   time.Duration   // the next wait at the end of the file
+	timer  *time.Timer
 }
 
 // Read reads what the CLI has written; at the end of the file it waits for
@@ -76,37 +58,35 @@ func (r *follower) Read(b []byte) (int, error) {
 		exited := isClosed(r.exited) // before the read: then that read saw all
 		n, err := r.f.Read(b)
 		if n > 0 || err != io.EOF {
+			r.wait = minPoll
 			return n, err
 		}
 		if exited {
 			return 0, io.EOF
 		}
-		select {
-		case <-r.wake:
-		case <-r.exited:
-		}
+		r.sleep()
 	}
 }
 
-// watch turns inotify events into wake-ups until Close.
-func (r *follower) watch() {
-	defer close(r.watchDone)
-	buf := make([]byte, 4096)
-	for {
-		if _, err := r.notify.Read(buf); err != nil {
-			return // closed
-		}
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
+// sleep waits r.wait or until the CLI exits, and doubles r.wait.
+func (r *follower) sleep() {
+	if r.timer == nil {
+		r.timer = time.NewTimer(r.wait)
+	} else {
+		r.timer.Reset(r.wait) // Go 1.23 timers: no stale tick to drain
 	}
+	select {
+	case <-r.timer.C:
+	case <-r.exited:
+	}
+	r.wait = min(2*r.wait, maxPoll)
 }
 
-// Close stops watch and closes the file.
+// Close closes the file.
 func (r *follower) Close() error {
-	r.notify.Close()
-	<-r.watchDone
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 	return r.f.Close()
 }
 
