@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // newStdout returns the file the CLI writes its stdout to (the child's end)
@@ -16,20 +18,21 @@ import (
 // exits without flushing what the pipe could not take yet, with code 0
 // (anthropics/claude-code#77112; seen here: a 3 MB answer arrived cut at a
 // few hundred KB, without its result line). Its writes to a regular file
-// are synchronous. So stdout is an unlinked temporary file, which the
-// reader follows (see follower).
+// are synchronous. So stdout is an anonymous in-memory file (memfd: no
+// path, nothing on disk, no writable TMPDIR needed) that the reader
+// follows (see follower). The child writes through its own descriptor; the
+// follower reads at its own offset.
 func newStdout() (child *os.File, r *follower, err error) {
-	child, err = os.CreateTemp("", "claude-stdout-*")
+	fd, err := unix.MemfdCreate("claude-stdout", unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, nil, fmt.Errorf("agent: file for the claude CLI's stdout: %w", err)
+		return nil, nil, fmt.Errorf("agent: memfd for the claude CLI's stdout: %w", err)
 	}
-	defer os.Remove(child.Name())   // unlinked: it lives as long as its descriptors
-	f, err := os.Open(child.Name()) // its own read offset
+	cfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		child.Close()
-		return nil, nil, fmt.Errorf("agent: file for the claude CLI's stdout: %w", err)
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("agent: memfd for the claude CLI's stdout: %w", err)
 	}
-	return child, &follower{f: f, wait: minPoll}, nil
+	return os.NewFile(uintptr(cfd), "claude-stdout"), &follower{f: os.NewFile(uintptr(fd), "claude-stdout"), wait: minPoll}, nil
 }
 
 // How long a follower waits at the end of the file before it looks again:
@@ -47,6 +50,7 @@ const (
 type follower struct {
 	f      *os.File
 	exited <-chan struct{} // set by start
+	off    int64           // where the next read starts
 	wait   time.Duration   // the next wait at the end of the file
 	timer  *time.Timer
 }
@@ -55,11 +59,15 @@ type follower struct {
 // more, and returns io.EOF once the CLI has exited and all is read.
 func (r *follower) Read(b []byte) (int, error) {
 	for {
-		exited := isClosed(r.exited) // before the read: then that read saw all
-		n, err := r.f.Read(b)
-		if n > 0 || err != io.EOF {
+		exited := isClosed(r.exited)   // before the read: then that read saw all
+		n, err := r.f.ReadAt(b, r.off) // n < len(b) comes with io.EOF
+		r.off += int64(n)
+		if n > 0 {
 			r.wait = minPoll
-			return n, err
+			return n, nil
+		}
+		if err != io.EOF {
+			return 0, err
 		}
 		if exited {
 			return 0, io.EOF
