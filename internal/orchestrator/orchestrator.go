@@ -286,7 +286,9 @@ func (o *Orchestrator) streamError(ctx, runCtx context.Context, err error) error
 	switch {
 	case ctx.Err() != nil:
 		return err
-	case context.Cause(runCtx) == ErrClosed:
+	case errors.Is(err, ErrClosed):
+		return err // the stream already names the cause
+	case errors.Is(context.Cause(runCtx), ErrClosed):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w after %v: %w", ErrQueryTimeout, o.timeout, err)

@@ -392,3 +392,34 @@ func TestNewValidates(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrCLINotFound)
 	assert.Contains(t, err.Error(), "npm install -g @anthropic-ai/claude-code")
 }
+
+// A query running past QueryTimeout is stopped, reported with
+// ErrQueryTimeout, and counts as a breaker failure; its process is gone.
+func TestQueryTimeoutStopsTheProcess(t *testing.T) {
+	c, mock := newClient(t, func(cfg *agent.Config) { cfg.QueryTimeout = 30 * time.Second })
+	script, record := recorded(t, fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	done := start(t.Context(), c, play(script))
+	require.Eventually(t, fileExists(record), 5*time.Second, time.Millisecond)
+
+	mock.Add(29 * time.Second)
+	assert.Equal(t, 1, c.Stats().InFlight, "stopped before its timeout")
+	mock.Add(time.Second)
+	err := <-done
+	require.ErrorIs(t, err, agent.ErrQueryTimeout)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, syscall.Kill(readRecord(t, record).Pid, 0), syscall.ESRCH)
+	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Failures)
+}
+
+// A CLI that prints nothing for IdleTimeout is stopped with ErrIdleTimeout,
+// a breaker failure.
+func TestIdleTimeoutIsAFailure(t *testing.T) {
+	c, mock := newClient(t, func(cfg *agent.Config) { cfg.IdleTimeout = 10 * time.Second })
+	script, record := recorded(t, fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	done := start(t.Context(), c, play(script))
+	require.Eventually(t, fileExists(record), 5*time.Second, time.Millisecond)
+
+	mock.Add(10 * time.Second)
+	require.ErrorIs(t, <-done, agent.ErrIdleTimeout)
+	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Failures)
+}
