@@ -37,7 +37,7 @@ Watch the rate limiter, the circuit breaker and the cost budget of
 pkg/agent at work. By default the demo needs no API key and no Claude CLI:
 its own binary plays the claude CLI (real subprocesses printing genuine
 stream-json lines, with scripted latency, cost and failures), and limits are
-scaled down so the whole run takes about 15 seconds.
+scaled down so the whole run takes about 12 seconds.
 
 Scenarios (--scenario), each on a fresh client with the limits below:
   burst   more queries than the per-minute rate allows: the rest queue and
@@ -66,7 +66,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.rph, "rph", 1000, "queries per hour (RateLimit.QueriesPerHour)")
 	fs.Float64Var(&o.budget, "budget", 1.00, "USD per rolling hour (RateLimit.CostBudgetHourly); the budget scenario's queries cost a quarter of it each")
 	fs.IntVar(&o.failureThreshold, "failure-threshold", 3, "consecutive failures that open the breaker (CircuitBreaker.FailureThreshold)")
-	fs.DurationVar(&o.openTimeout, "open-timeout", 2*time.Second, "how long the breaker stays open before probing; doubles on each re-open (CircuitBreaker.Timeout)")
+	fs.DurationVar(&o.openTimeout, "open-timeout", time.Second, "how long the breaker stays open before probing; doubles on each re-open (CircuitBreaker.Timeout)")
 	fs.StringVar(&o.scenario, "scenario", "all", "what to show: "+strings.Join(scenarioNames, ", "))
 	fs.BoolVar(&o.json, "json", false, "print events as JSON lines and the summary as a final JSON object, for scripts")
 	fs.BoolVar(&o.real, "real", false, "send --queries copies of --prompt to the real claude CLI under the same limits (found on $CLAUDE_CLI_PATH, PATH or the usual install places; needs ANTHROPIC_API_KEY or a login; costs real money)")
