@@ -2,7 +2,7 @@
 // cost budget do, on real subprocesses, with no API key and no Claude CLI:
 // the demo binary doubles as a simulated claude CLI.
 //
-//	go run ./cmd/demo            # the whole scenario, about 15 seconds
+//	go run ./cmd/demo            # the whole scenario, about 12 seconds
 //	go run ./cmd/demo --help     # the flags
 //
 // The files follow the ideas: scenario.go (the phases), simulated.go (the
