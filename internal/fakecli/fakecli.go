@@ -65,6 +65,7 @@ type Step struct {
 	Path     string         `json:"path,omitempty"`
 	EnvKeys  []string       `json:"env_keys,omitempty"`
 	Script   Script         `json:"script,omitempty"`
+	Setsid   bool           `json:"setsid,omitempty"` // Spawn: in a session of its own
 }
 
 // Echo reads the prompt from stdin and plays a successful run (init,
@@ -123,6 +124,15 @@ func Record(path string, envKeys ...string) Step {
 // group is stopped.
 func Spawn(pidFile string, script Script) Step {
 	return Step{Op: OpSpawn, Path: pidFile, Script: script}
+}
+
+// SpawnEscaped is Spawn with the child in a new session, out of the fake's
+// process group: a descendant that a group kill does not reach, still
+// holding the fake's stdout and stderr. The test must kill it.
+func SpawnEscaped(pidFile string, script Script) Step {
+	st := Spawn(pidFile, script)
+	st.Setsid = true
+	return st
 }
 
 // Env returns "FAKECLI_SCRIPT=<script as JSON>", for a query's environment.
@@ -289,6 +299,7 @@ func spawn(st Step) error {
 	cmd.Env = append(os.Environ(), Env(st.Script))
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: st.Setsid}
 	if err := cmd.Start(); err != nil {
 		return err
 	}

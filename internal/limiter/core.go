@@ -40,11 +40,18 @@ func newCore(cfg Config) *core {
 // budgetOn reports whether the cost budget limits admissions.
 func (c *core) budgetOn() bool { return c.budget >= 0 }
 
+// budgetSlack is the least budget left that admits a query: a micro-dollar.
+// Sums of costs carry rounding (0.7 + 0.2 + 0.1 < 1.0), and a query must
+// not be admitted with a few femto-dollars to spend: the CLI's cap is in
+// whole micro-dollars, and a cap of 0 would be no cap at all.
+const budgetSlack = 1e-6
+
 // spendLimit returns the spend below which a query that has ahead queries
-// admitted before it may be admitted: the budget minus what is reserved
-// now and what the ahead queries will reserve.
+// admitted before it may be admitted, with at least budgetSlack left: the
+// budget minus what is reserved now, what the ahead queries will reserve,
+// and budgetSlack.
 func (c *core) spendLimit(ahead int) float64 {
-	return c.budget - c.reserved - float64(ahead)*c.estimate.value()
+	return c.budget - c.reserved - float64(ahead)*c.estimate.value() - budgetSlack
 }
 
 // admit admits one query at now if every limit allows it, taking a token
@@ -63,7 +70,7 @@ func (c *core) admit(now time.Time) (Permit, bool) {
 		if spent >= limit {
 			return Permit{}, false
 		}
-		remaining = limit - spent
+		remaining = limit + budgetSlack - spent
 	}
 	if !c.win.take(now) {
 		return Permit{}, false

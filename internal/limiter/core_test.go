@@ -221,3 +221,24 @@ func TestLedgerBelow(t *testing.T) {
 	assert.InDelta(t, 0, l.spent(at(80*time.Minute)), 1e-9)
 	assert.Empty(t, l.charges, "left charges are dropped")
 }
+
+// Costs that sum to the budget in decimal but a hair under it in floating
+// point (0.7 + 0.2 + 0.1) exhaust it: no query is admitted with femto-dollars
+// to spend, which the CLI's cap would round to no cap at all.
+func TestCoreBudgetRoundingLeftoverAdmitsNothing(t *testing.T) {
+	cfg := noLimits()
+	cfg.CostBudgetHourly = 1
+	c := testCore(t, cfg)
+	for _, cost := range []float64{0.7, 0.2, 0.1} {
+		p, ok := c.admit(t0)
+		require.True(t, ok)
+		require.True(t, c.settle(p.id, cost, t0))
+	}
+	require.Less(t, c.stats(t0).SpentUSD, 1.0, "the sum is under the budget in floating point")
+	_, ok := c.admit(t0)
+	assert.False(t, ok, "admitted with the budget spent")
+	ready, reason, known := c.readyAt(t0, 0)
+	assert.True(t, known)
+	assert.Equal(t, ReasonBudget, reason)
+	assert.Equal(t, at(time.Hour), ready, "the spend rolls off an hour later")
+}

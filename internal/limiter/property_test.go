@@ -150,7 +150,7 @@ func (o *oracle) firstAdmissible(now time.Time) (time.Time, bool) {
 	}
 	e = max(e, o.secs(o.pausedUntil))
 	if o.budget >= 0 {
-		const margin = 1e-9
+		margin := budgetSlack + 1e-9 // the limiter keeps budgetSlack unspent
 		reserved := o.reservedSum()
 		if reserved >= o.budget-margin {
 			return time.Time{}, false
@@ -184,8 +184,10 @@ func (o *oracle) admit(t *testing.T, now time.Time, p Permit) {
 	remaining := math.Inf(1)
 	if o.budget >= 0 {
 		remaining = o.budget - o.spent(now) - o.reservedSum()
-		// Admission needs spent + reserved < budget: the remainder the
-		// permit reports must be positive, and match the oracle's.
+		// Admission needs spent + reserved < budget - budgetSlack: the
+		// remainder the permit reports must be above budgetSlack, and
+		// match the oracle's.
+		require.Greater(t, remaining, budgetSlack-1e-9, "admitted at %v with less than budgetSlack left", now)
 		require.Greater(t, remaining, -1e-9, "admitted at %v with the budget used up", now)
 		require.InDelta(t, remaining, p.BudgetRemaining, 1e-9)
 		require.Positive(t, p.BudgetRemaining, "admitted at %v with spent + reserved at the budget", now)

@@ -8,9 +8,11 @@ import (
 )
 
 // Classifier decides what a finished query tells the circuit breaker. It
-// gets the result message (nil when none arrived) and the first error the
-// stream ended with (nil on a clean run). It is not consulted for queries the
-// caller cancelled or abandoned: those are always breaker.Ignored.
+// gets the result message (nil when none arrived) and the error the run
+// ended with (Ending.Err: nil on a clean run, and nil too when the caller
+// stopped ranging right at an error result, before its *APIError). It is not
+// consulted for queries the caller cancelled, or abandoned before their
+// result: those are always breaker.Ignored.
 type Classifier func(result *protocol.ResultMessage, err error) breaker.Outcome
 
 // Classify is the default Classifier:
@@ -23,8 +25,11 @@ type Classifier func(result *protocol.ResultMessage, err error) breaker.Outcome
 //   - Success: a result without is_error.
 func Classify(result *protocol.ResultMessage, err error) breaker.Outcome {
 	var apiErr *protocol.APIError
+	if err == nil && result != nil && result.IsError {
+		apiErr = protocol.ResultError(result) // the caller stopped at the result
+	}
 	switch {
-	case errors.As(err, &apiErr):
+	case apiErr != nil, errors.As(err, &apiErr):
 		switch {
 		case apiErr.Status >= 500:
 			return breaker.Failure

@@ -37,7 +37,9 @@ func TestClassify(t *testing.T) {
 		{"crash", nil, &protocol.ProcessError{ExitCode: 1}, breaker.Failure},
 		{"idle timeout", nil, protocol.ErrIdleTimeout, breaker.Failure},
 		{"query timeout", nil, fmt.Errorf("%w: %w", ErrQueryTimeout, context.DeadlineExceeded), breaker.Failure},
-		{"bad line after a result", ok, &protocol.DecodeError{Excerpt: "{"}, breaker.Failure},
+		{"malformed output, no result", nil, &protocol.DecodeError{Excerpt: "{"}, breaker.Failure},
+		{"stopped at a 529 result", &protocol.ResultMessage{IsError: true, APIErrorStatus: 529}, nil, breaker.Failure},
+		{"stopped at a 400 result", &protocol.ResultMessage{IsError: true, APIErrorStatus: 400}, nil, breaker.Ignored},
 		{"no result, no error", nil, nil, breaker.Failure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,4 +88,34 @@ func TestRejectionNamesTheLimit(t *testing.T) {
 		}
 	}
 	assert.Equal(t, context.Canceled, rejection(context.Canceled), "a context error became a refusal")
+}
+
+func TestEndingErr(t *testing.T) {
+	ok := &protocol.ResultMessage{Subtype: "success"}
+	badLine := &protocol.DecodeError{Excerpt: "{"}
+	apiErr := &protocol.APIError{Status: 529}
+	for _, tc := range []struct {
+		name  string
+		items []any // protocol.Message or error, in stream order
+		want  error
+	}{
+		{"clean", []any{ok}, nil},
+		{"a malformed line, then a clean result", []any{badLine, ok}, nil},
+		{"a malformed line and no result", []any{badLine, &protocol.ProcessError{ExitCode: 1}}, &protocol.ProcessError{ExitCode: 1}},
+		{"only a malformed line", []any{badLine}, badLine},
+		{"an error result", []any{badLine, ok, apiErr}, apiErr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var end Ending
+			for _, item := range tc.items {
+				switch v := item.(type) {
+				case protocol.Message:
+					end.Observe(v, nil)
+				case error:
+					end.Observe(nil, v)
+				}
+			}
+			assert.Equal(t, tc.want, end.Err())
+		})
+	}
 }

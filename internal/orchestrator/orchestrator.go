@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -59,6 +60,7 @@ type Orchestrator struct {
 	nextID  uint64
 	cancels map[uint64]context.CancelCauseFunc // running queries
 	active  sync.WaitGroup                     // queries between entry and settlement
+	done    chan struct{}                      // closed when the first Close has finished
 }
 
 // New validates cfg and starts the limiter and breaker actors.
@@ -97,6 +99,7 @@ func New(cfg Config) (*Orchestrator, error) {
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		cancels:  make(map[uint64]context.CancelCauseFunc),
+		done:     make(chan struct{}),
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -123,7 +126,7 @@ func (o *Orchestrator) Close() error {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
-		o.active.Wait()
+		<-o.done
 		return nil
 	}
 	o.closed = true
@@ -136,6 +139,7 @@ func (o *Orchestrator) Close() error {
 	o.breaker.Close()
 	o.active.Wait()
 	o.unsubscribe()
+	close(o.done)
 	return nil
 }
 
@@ -144,13 +148,12 @@ func (o *Orchestrator) Close() error {
 // single (nil, *RejectedError). Breaking out of the loop stops and reaps the
 // process, and counts neither way for the breaker.
 func (o *Orchestrator) Query(ctx context.Context, req cli.Request) iter.Seq2[protocol.Message, error] {
-	used := false
+	var used atomic.Bool
 	return func(yield func(protocol.Message, error) bool) {
-		if used {
+		if used.Swap(true) {
 			yield(nil, errConsumed)
 			return
 		}
-		used = true
 		o.run(ctx, req, yield)
 	}
 }
@@ -223,20 +226,23 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	req.MaxBudgetUSD = budgetCap(req.MaxBudgetUSD, admission.BudgetRemaining)
 
 	var (
-		result   *protocol.ResultMessage
-		firstErr error
-		ended    bool // the stream ran to its end (no break, no panic)
+		end   Ending
+		ended bool // the stream ran to its end (no break, no panic)
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
 		// loop body alike: the cost is charged and both guards hear back.
+		// A run counts for the breaker once its outcome is known: it ended,
+		// or its result arrived (a caller may stop ranging there); never
+		// when the caller cancelled or the client closed.
 		var cost float64
-		if result != nil {
-			cost = result.TotalCostUSD
+		if end.Result != nil {
+			cost = end.Result.TotalCostUSD
 		}
 		outcome := breaker.Ignored
-		if ended && ctx.Err() == nil && !errors.Is(context.Cause(runCtx), ErrClosed) {
-			outcome = o.classifySafely(result, firstErr)
+		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed)
+		if (ended || end.Result != nil) && !stopped {
+			outcome = o.classifySafely(end.Result, end.Err())
 		}
 		o.limiter.Settle(admission, cost)
 		o.breaker.Report(permit, outcome)
@@ -245,13 +251,9 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
 		if err != nil {
 			err = o.streamError(ctx, runCtx, err)
-			if firstErr == nil {
-				firstErr = err
-			}
 		}
+		end.Observe(msg, err)
 		switch m := msg.(type) {
-		case *protocol.ResultMessage:
-			result = m
 		case *protocol.SystemMessage:
 			if r := m.APIRetry; r != nil && r.ErrorStatus == 429 {
 				o.pause(o.clock.Now().Add(time.Duration(r.RetryDelayMS)*time.Millisecond), "api_retry 429")
@@ -310,10 +312,11 @@ func (o *Orchestrator) refused(err error) {
 
 // budgetCap is the --max-budget-usd for a query: the smaller of the caller's
 // cap (0: none) and the hourly budget left at admission (+Inf: none), in
-// whole micro-dollars rounded down; 0 means no flag.
+// whole micro-dollars rounded down but never below one (the limiter admits
+// no query with less left); 0 means no flag.
 func budgetCap(user, remaining float64) float64 {
 	if math.IsInf(remaining, 1) || (user > 0 && user < remaining) {
 		return user
 	}
-	return math.Floor(remaining*1e6) / 1e6
+	return max(math.Floor(remaining*1e6)/1e6, 1e-6)
 }

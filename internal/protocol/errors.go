@@ -64,6 +64,11 @@ type APIError struct {
 	Message string
 }
 
+// ResultError is the *APIError of an error result (IsError true).
+func ResultError(r *ResultMessage) *APIError {
+	return &APIError{Status: r.APIErrorStatus, Subtype: r.Subtype, Message: r.Result}
+}
+
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("agent: claude run failed")

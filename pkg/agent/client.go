@@ -59,23 +59,17 @@ func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.
 	return c.orch.Query(ctx, req)
 }
 
-// Run drains one Query and returns its result message. When the result has
-// is_error, Run returns it together with an *APIError. The first error of
-// the stream wins.
+// Run drains one Query and returns its result message (nil when none
+// arrived) and the run's error: a refusal, an *APIError when the result has
+// is_error, a *ProcessError, a timeout... A malformed line in the stream
+// (a *DecodeError) is returned only when no result arrived; Query yields
+// every one.
 func (c *Client) Run(ctx context.Context, prompt string, opts ...Option) (*ResultMessage, error) {
-	var (
-		result   *ResultMessage
-		firstErr error
-	)
+	var end orchestrator.Ending
 	for msg, err := range c.Query(ctx, prompt, opts...) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		if r, ok := msg.(*ResultMessage); ok {
-			result = r
-		}
+		end.Observe(msg, err)
 	}
-	return result, firstErr
+	return end.Result, end.Err()
 }
 
 // State is the circuit breaker's state.

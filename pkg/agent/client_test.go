@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -261,6 +262,8 @@ func TestEarlyBreakReleasesSlot(t *testing.T) {
 // A panic in the caller's loop body still settles the query and frees its slot.
 func TestPanicInLoopBodyReleasesSlot(t *testing.T) {
 	c, _ := newClient(t, func(cfg *agent.Config) { cfg.MaxConcurrent = 1 })
+	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.25)))
+	require.NoError(t, err) // from now on each admission reserves 0.25
 	require.PanicsWithValue(t, "caller bug", func() {
 		for range c.Query(t.Context(), "prompt", play(fakecli.Success("ok", 0.25))) {
 			panic("caller bug")
@@ -341,9 +344,13 @@ func TestQueryIsSingleUse(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 3, n, "init, assistant, result")
-	for _, err := range q {
-		assert.Error(t, err)
+	var again []error
+	for msg, err := range q {
+		assert.Nil(t, msg)
+		again = append(again, err)
 	}
+	require.Len(t, again, 1, "a second range yields exactly one error")
+	assert.Error(t, again[0])
 }
 
 // RunBatch returns one outcome per prompt, in input order.
@@ -422,4 +429,55 @@ func TestIdleTimeoutIsAFailure(t *testing.T) {
 	mock.Add(10 * time.Second)
 	require.ErrorIs(t, <-done, agent.ErrIdleTimeout)
 	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Failures)
+}
+
+// A caller that stops ranging at the result still reports the run to the
+// breaker: five 529 results consumed that way open it.
+func TestBreakingAtTheResultStillCounts(t *testing.T) {
+	c, _ := newClient(t, nil)
+	for range 5 {
+		for msg := range c.Query(t.Context(), "prompt", play(fakecli.APIErrorResult(529))) {
+			if _, ok := msg.(*agent.ResultMessage); ok {
+				break
+			}
+		}
+	}
+	assert.Equal(t, agent.StateOpen, c.Stats().Breaker.State)
+}
+
+// A malformed line does not spoil a run whose result is clean: Run returns
+// the result without an error and the breaker counts a success; Query still
+// yields the *DecodeError.
+func TestMalformedLineBeforeACleanResult(t *testing.T) {
+	c, _ := newClient(t, nil)
+	script := append(fakecli.Script{fakecli.Line(`{"type":"assistant","message":`)}, fakecli.Success("fine", 0)...)
+	res, err := c.Run(t.Context(), "prompt", play(script))
+	require.NoError(t, err)
+	assert.Equal(t, "fine", res.Result)
+	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Successes)
+
+	var decodeErr *agent.DecodeError
+	var sawDecodeErr bool
+	for _, err := range c.Query(t.Context(), "prompt", play(script)) {
+		sawDecodeErr = sawDecodeErr || errors.As(err, &decodeErr)
+	}
+	assert.True(t, sawDecodeErr)
+}
+
+// Costs that add up to the budget (0.7 + 0.2 + 0.1, a hair under 1.0 in
+// floating point) exhaust it: the next query is refused, never run without
+// a --max-budget-usd.
+func TestBudgetRoundingLeftoverRefuses(t *testing.T) {
+	c, _ := newClient(t, func(cfg *agent.Config) {
+		cfg.RateLimit.CostBudgetHourly = 1.00
+		cfg.RateLimit.MaxWait = time.Minute
+	})
+	for _, cost := range []float64{0.7, 0.2, 0.1} {
+		_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("ok", cost)))
+		require.NoError(t, err)
+	}
+	script, record := recorded(t, fakecli.Success("one too many", 5))
+	_, err := c.Run(t.Context(), "prompt", play(script))
+	require.ErrorIs(t, err, agent.ErrBudgetExhausted)
+	assert.NoFileExists(t, record)
 }

@@ -25,8 +25,8 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 //   - writeStdin writes the prompt and closes stdin;
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
-//   - supervise stops the group when ctx ends, then, once stdout and stderr
-//     are at EOF, is the only caller of cmd.Wait.
+//   - supervise stops the group when ctx ends, then, once stdin is closed
+//     and stdout and stderr are at EOF, is the only caller of cmd.Wait.
 //
 // stdout is read by the iterator's goroutine.
 type process struct {
@@ -41,6 +41,7 @@ type process struct {
 	stop context.CancelCauseFunc
 
 	stdinOnce  sync.Once
+	stdinDone  chan struct{} // writeStdin returned
 	stdoutOnce sync.Once
 	stdoutDone chan struct{} // stdout read to EOF (or discarded)
 	stderrDone chan struct{} // stderr read to EOF; tail final
@@ -94,6 +95,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		stderr:     files[2],
 		ctx:        ctx,
 		stop:       stop,
+		stdinDone:  make(chan struct{}),
 		stdoutDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
@@ -120,6 +122,7 @@ func closeAll(files []*os.File) {
 // A CLI that exits without reading makes the write fail: that is reported
 // by its exit, not here.
 func (p *process) writeStdin(prompt string) {
+	defer close(p.stdinDone)
 	io.WriteString(p.stdin, prompt) //nolint:errcheck // see above
 	p.closeStdin()
 }
@@ -159,10 +162,25 @@ func (p *process) supervise() {
 	// The leader is not reaped yet, so its pid still names our group.
 	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
 	p.closeStdin()
-	<-p.stderrDone
+	<-p.stdinDone
+	p.awaitStderr()
 	<-p.stdoutDone
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
+}
+
+// awaitStderr waits for stderr's EOF. A descendant that left the group
+// (setsid, a daemon) escaped the SIGKILL and may hold stderr open: after
+// the grace period the read is cut short.
+func (p *process) awaitStderr() {
+	t := time.NewTimer(p.grace)
+	defer t.Stop()
+	select {
+	case <-p.stderrDone:
+	case <-t.C:
+		p.stderr.SetReadDeadline(time.Now()) //nolint:errcheck // a pipe: pollable
+		<-p.stderrDone
+	}
 }
 
 // terminate closes stdin, sends SIGTERM to the group, and SIGKILL if the
@@ -189,6 +207,16 @@ func (p *process) discardStdout() {
 		p.stdout.Close()
 		close(p.stdoutDone)
 	})
+}
+
+// finish waits for a CLI that has printed its result to exit, and stops it
+// if it has not within the grace period (the CLI can linger after its
+// result, e.g. with background tasks), then reaps it.
+func (p *process) finish() {
+	t := time.AfterFunc(p.grace, func() { p.stop(errStopped) })
+	p.discardStdout()
+	t.Stop()
+	<-p.done
 }
 
 // close stops the CLI if it still runs and waits until it is reaped and

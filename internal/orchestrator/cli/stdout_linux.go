@@ -32,7 +32,8 @@ func newStdout() (child *os.File, r *follower, err error) {
 		unix.Close(fd)
 		return nil, nil, fmt.Errorf("agent: memfd for the claude CLI's stdout: %w", err)
 	}
-	return os.NewFile(uintptr(cfd), "claude-stdout"), &follower{f: os.NewFile(uintptr(fd), "claude-stdout"), wait: minPoll}, nil
+	r = &follower{f: os.NewFile(uintptr(fd), "claude-stdout"), fd: fd, wait: minPoll}
+	return os.NewFile(uintptr(cfd), "claude-stdout"), r, nil
 }
 
 // How long a follower waits at the end of the file before it looks again:
@@ -50,7 +51,9 @@ const (
 type follower struct {
 	f      *os.File
 	exited <-chan struct{} // set by start
+	fd     int             // f's descriptor, for hole punching
 	off    int64           // where the next read starts
+	freed  int64           // [0, freed) is given back to the kernel
 	wait   time.Duration   // the next wait at the end of the file
 	timer  *time.Timer
 }
@@ -64,6 +67,7 @@ func (r *follower) Read(b []byte) (int, error) {
 		r.off += int64(n)
 		if n > 0 {
 			r.wait = minPoll
+			r.free()
 			return n, nil
 		}
 		if err != io.EOF {
@@ -73,6 +77,23 @@ func (r *follower) Read(b []byte) (int, error) {
 			return 0, io.EOF
 		}
 		r.sleep()
+	}
+}
+
+// freeEvery is how much read output the follower lets pile up in memory
+// before it gives it back.
+const freeEvery = 1 << 20
+
+// free gives the memory of what has been read back to the kernel (a hole
+// in the memfd; its size and the CLI's write position stay), so a long run
+// holds at most about freeEvery plus the unread rest.
+func (r *follower) free() {
+	if r.off-r.freed < freeEvery {
+		return
+	}
+	// Best effort: on failure the memory is given back when the file closes.
+	if unix.Fallocate(r.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, r.off) == nil {
+		r.freed = r.off
 	}
 }
 

@@ -26,7 +26,9 @@ var errReused = errors.New("agent: a stream can be ranged over only once")
 // goes on. The last yield tells how the run ended, if it did not succeed:
 //   - a result with is_error true is yielded as (result, nil) followed by
 //     (nil, *protocol.APIError), whatever the CLI's exit code;
-//   - once a result is yielded, nothing but that APIError follows;
+//   - once a result is yielded, nothing but that APIError follows: the
+//     stream ends there, and a CLI still running opt.GracePeriod later is
+//     stopped;
 //   - a CLI that ends without a result yields (nil, *protocol.ProcessError)
 //     with its exit code or signal and the tail of its stderr;
 //   - ctx ending yields ctx's error (errors.Is(err, context.Canceled) or
@@ -116,19 +118,23 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			return
 		}
 		if res, ok := msg.(*protocol.ResultMessage); ok {
+			// The run's outcome: the stream ends here, whatever the CLI
+			// prints after it (a second, spurious result has been seen).
 			sawResult = true
-			if res.IsError {
-				apiErr := &protocol.APIError{Status: res.APIErrorStatus, Subtype: res.Subtype, Message: res.Result}
-				if !yield(nil, apiErr) {
-					return
-				}
+			if res.IsError && !yield(nil, protocol.ResultError(res)) {
+				return
 			}
+			break
 		}
 		idle.reset()
 	}
 	idle.stop()
-	p.discardStdout()
-	<-p.done
+	if sawResult {
+		p.finish()
+	} else {
+		p.discardStdout()
+		<-p.done
+	}
 	switch {
 	case sawResult:
 		// The run's outcome is known: how the CLI ended after it (exit 1

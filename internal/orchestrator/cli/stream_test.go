@@ -443,3 +443,41 @@ func TestStreamBadCLIPath(t *testing.T) {
 	assert.ErrorIs(t, errs[0], os.ErrNotExist)
 	assert.Contains(t, errs[0].Error(), missing)
 }
+
+// The stream ends at the result: a CLI that lingers afterwards is stopped
+// after the grace period, and that is no error.
+func TestStreamStopsACLILingeringAfterItsResult(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec.json")
+	script := fakecli.Script{fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.Hang()}
+	msgs, errs := collect(t, testContext(t), request(script), fake(t))
+	assert.Empty(t, errs)
+	assert.Equal(t, "system/init result", types(msgs))
+	r, err := fakecli.ReadRecording(rec)
+	require.NoError(t, err)
+	assert.True(t, reaped(r.Pid))
+}
+
+// Whatever the CLI prints after its result (a spurious second result has
+// been seen from the real CLI) is not part of the stream.
+func TestStreamEndsAtTheFirstResult(t *testing.T) {
+	script := append(fakecli.Success("fine", 0)[:3:3], fakecli.Line(fakecli.ErrorResultLine(500, "spurious")), fakecli.Exit(1))
+	msgs, errs := collect(t, testContext(t), request(script), fake(t))
+	assert.Empty(t, errs)
+	assert.Equal(t, "system/init assistant result", types(msgs))
+	assert.False(t, msgs[2].(*protocol.ResultMessage).IsError)
+}
+
+// A descendant that left the process group keeps stderr open; the stream
+// still ends, one grace period after the CLI's exit.
+func TestStreamDoesNotWaitForAnEscapedDescendant(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+	script := append(fakecli.Script{fakecli.SpawnEscaped(pidFile, fakecli.Script{fakecli.Hang()})}, fakecli.Success("ok", 0)...)
+	t.Cleanup(func() {
+		if pid := readPid(t, pidFile); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // the test's own leftover
+		}
+	})
+	msgs, errs := collect(t, testContext(t), request(script), fake(t))
+	assert.Empty(t, errs)
+	assert.Equal(t, "system/init assistant result", types(msgs))
+}
