@@ -286,7 +286,8 @@ func (b *Breaker) control(open bool) {
 // goroutine of its own: a slow, blocked or panicking fn (a panic is
 // recovered and logged) does not stall the breaker or other subscribers.
 // unsubscribe stops the deliveries (a call in progress runs to its end); it
-// may be called more than once, from fn too. After Close, Subscribe does
+// may be called more than once, from fn too. fn must not call Close: Close
+// waits for the deliveries in progress. After Close, Subscribe does
 // nothing.
 func (b *Breaker) Subscribe(fn func(Event)) (unsubscribe func()) {
 	s := newSubscriber(fn, b.log)
@@ -346,16 +347,22 @@ func (b *Breaker) Close() error {
 }
 
 // Serve blocks until ctx ends, then closes the breaker and returns ctx.Err(),
-// or until the breaker is closed, then returns nil. It may be called again
-// after it returned (it then returns at once). It lets a supervisor such as
-// suture own the breaker's lifetime.
+// or until the breaker is closed by someone else, then returns ErrClosed
+// (at once if it already is, so that a supervisor can tell a closed breaker
+// from a failed one). It lets a supervisor such as suture own the breaker's
+// lifetime.
 func (b *Breaker) Serve(ctx context.Context) error {
+	select {
+	case <-b.done:
+		return ErrClosed
+	default:
+	}
 	select {
 	case <-ctx.Done():
 		b.Close()
 		return ctx.Err()
 	case <-b.done:
-		return nil
+		return ErrClosed
 	}
 }
 

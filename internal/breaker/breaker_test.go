@@ -559,13 +559,13 @@ func TestServe(t *testing.T) {
 		assert.ErrorIs(t, <-served, context.Canceled)
 		_, err = b.Allow(t.Context())
 		assert.ErrorIs(t, err, ErrClosed, "Serve closed it")
-		assert.NoError(t, b.Serve(t.Context()), "again after it returned")
+		assert.ErrorIs(t, b.Serve(t.Context()), ErrClosed, "again after it returned")
 
 		b2, err := New(Config{})
 		require.NoError(t, err)
 		go func() { served <- b2.Serve(t.Context()) }()
 		require.NoError(t, b2.Close())
-		assert.NoError(t, <-served, "closed: nil")
+		assert.ErrorIs(t, <-served, ErrClosed, "closed by someone else")
 	})
 }
 

@@ -23,7 +23,7 @@ const (
 )
 
 // jitterFraction bounds the jitter added to a re-open's doubled open time:
-// the open time is in [base, min(base*(1+jitterFraction), MaxTimeout)], so
+// the open time is in [base, min(base+base/jitterFraction, MaxTimeout)], so
 // jitter never makes it shorter than the doubled base nor longer than
 // MaxTimeout.
 const jitterFraction = 10 // jitter is at most base/jitterFraction

@@ -200,7 +200,11 @@ func (m *machine) reset(now time.Time) {
 		m.setState(StateClosed, now)
 		return
 	}
-	m.counts.ConsecutiveFailures, m.counts.ConsecutiveSuccesses = 0, 0
+	// Already closed: a new generation all the same, so that outcomes of
+	// permits granted before the reset do not count after it.
+	m.version++
+	m.gen++
+	m.counts = Counts{}
 	m.window.reset()
 }
 

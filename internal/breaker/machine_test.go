@@ -438,3 +438,20 @@ func TestMachineRecoverSafe(t *testing.T) {
 	r.m.report(p, Failure, r.now)
 	assert.Equal(t, 0, r.m.counts.ConsecutiveFailures, "outstanding permits are stale")
 }
+
+// Reset on a closed circuit makes the permits granted before it stale:
+// their failures, reported after the reset, do not count.
+func TestMachineResetWhileClosedStartsAGeneration(t *testing.T) {
+	r := newRig(t, Config{})
+	var before []Permit
+	for range 4 {
+		before = append(before, r.allow())
+	}
+	r.m.reset(r.now)
+	for _, p := range before {
+		r.m.report(p, Failure, r.now)
+	}
+	r.call(Failure)
+	assert.Equal(t, StateClosed, r.m.state, "failures of permits from before the reset opened it")
+	assert.Equal(t, 1, r.m.counts.ConsecutiveFailures)
+}

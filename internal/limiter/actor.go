@@ -136,8 +136,9 @@ func (l *Limiter) handle(m message, now time.Time) {
 	case *settleReq:
 		l.settle(m.settleMsg)
 	case *statsReq:
+		st := l.stats(now) // a panic here still answers m (recovered)
 		l.current = nil
-		m.reply <- l.stats(now)
+		m.reply <- st
 	}
 	l.current = nil
 }

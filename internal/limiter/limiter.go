@@ -232,14 +232,15 @@ func (l *Limiter) Close() error {
 }
 
 // Serve blocks until ctx ends, then closes the limiter and returns
-// ctx.Err(), or until the limiter is closed, then returns nil (at once if
-// it already is). It may be called again after it returned, which makes a
-// Limiter a suture Service; the limiter's work does not depend on Serve
+// ctx.Err(), or until the limiter is closed by someone else, then returns
+// ErrClosed (at once if it already is, so that a supervisor can tell a
+// closed limiter from a failed one). It lets a supervisor such as suture
+// own the limiter's lifetime; the limiter's work does not depend on Serve
 // running.
 func (l *Limiter) Serve(ctx context.Context) error {
 	select {
 	case <-l.done:
-		return nil
+		return ErrClosed
 	default:
 	}
 	select {
@@ -247,7 +248,7 @@ func (l *Limiter) Serve(ctx context.Context) error {
 		l.Close()
 		return ctx.Err()
 	case <-l.done:
-		return nil
+		return ErrClosed
 	}
 }
 

@@ -451,7 +451,7 @@ func TestServe(t *testing.T) {
 		assert.ErrorIs(t, <-served, context.Canceled)
 		_, err = l.Acquire(t.Context())
 		assert.ErrorIs(t, err, ErrClosed, "Serve closed the limiter when its ctx ended")
-		assert.NoError(t, l.Serve(t.Context()), "a closed limiter's Serve returns nil at once")
+		assert.ErrorIs(t, l.Serve(t.Context()), ErrClosed, "a closed limiter's Serve returns at once")
 	})
 	synctest.Test(t, func(t *testing.T) {
 		l, err := New(Config{})
@@ -460,7 +460,7 @@ func TestServe(t *testing.T) {
 		go func() { served <- l.Serve(t.Context()) }()
 		synctest.Wait()
 		require.NoError(t, l.Close())
-		assert.NoError(t, <-served, "Close ends Serve with nil")
+		assert.ErrorIs(t, <-served, ErrClosed, "Close by someone else ends Serve")
 	})
 }
 
