@@ -637,3 +637,27 @@ func TestControlIsVisibleOnReturn(t *testing.T) {
 		}
 	})
 }
+
+// More reports than the report buffer holds all count; after Close a Report
+// never blocks.
+func TestReportOverflowAndAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(Config{})
+		require.NoError(t, err)
+		var permits []Permit
+		for range 200 {
+			p, err := b.Allow(t.Context())
+			require.NoError(t, err)
+			permits = append(permits, p)
+		}
+		for _, p := range permits[:150] {
+			b.Report(p, Success)
+		}
+		assert.EqualValues(t, 150, b.Stats().Counts.Successes)
+
+		require.NoError(t, b.Close())
+		for _, p := range permits[150:] {
+			b.Report(p, Failure) // a deadlock here fails the synctest bubble
+		}
+	})
+}

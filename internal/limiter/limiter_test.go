@@ -624,3 +624,30 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	require.NoError(t, l.Close())
 	goleak.VerifyNone(t)
 }
+
+// More settles than the settle buffer holds, on an idle limiter (the actor
+// drains the buffer only when someone waits), all arrive; after Close a
+// Settle never blocks.
+func TestSettleOverflowAndAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, err := New(Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, MaxConcurrent: Unlimited, CostBudgetHourly: 1000})
+		require.NoError(t, err)
+		var permits []Permit
+		for range 200 {
+			p, err := l.Acquire(t.Context())
+			require.NoError(t, err)
+			permits = append(permits, p)
+		}
+		for _, p := range permits[:150] {
+			l.Settle(p, 0.5)
+		}
+		st := l.Stats()
+		assert.Equal(t, 50, st.InFlight)
+		assert.InDelta(t, 75, st.SpentUSD, 1e-9)
+
+		require.NoError(t, l.Close())
+		for _, p := range permits[150:] {
+			l.Settle(p, 0.5) // a deadlock here fails the synctest bubble
+		}
+	})
+}
