@@ -11,7 +11,7 @@ import (
 
 // readBufSize is the read buffer of the line readers; lines longer than it
 // are assembled in lineReader.buf.
-const readBufSize = 64 << 10
+const readBufSize = 16 << 10
 
 // lineReader splits a stream into lines of any length up to max, unlike
 // bufio.Scanner's default 64 KiB. Not safe for concurrent use.

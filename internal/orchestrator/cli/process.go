@@ -129,10 +129,14 @@ func (p *process) writeStdin(prompt string) {
 
 func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }
 
+// stderrBufSize is the read buffer of stderr: its lines are short, and a
+// longer one is handled in pieces.
+const stderrBufSize = 4 << 10
+
 func (p *process) drainStderr(onLine func(string)) {
 	defer close(p.stderrDone)
 	defer p.stderr.Close()
-	r := bufio.NewReaderSize(p.stderr, readBufSize)
+	r := bufio.NewReaderSize(p.stderr, stderrBufSize)
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if len(chunk) > 0 {
