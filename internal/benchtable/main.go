@@ -170,6 +170,9 @@ var what = map[string]string{
 var target = map[string]float64{
 	"limiter/BenchmarkAcquire":         3,
 	"limiter/BenchmarkAcquireParallel": 3,
+	"breaker/BenchmarkClosed":          4,
+	"breaker/BenchmarkOpenRefusal":     2,
+	"protocol/BenchmarkDecode":         1,
 	"agent/BenchmarkQuery":             1.05,
 }
 
@@ -193,7 +196,7 @@ func write(w io.Writer, r *results) {
 			allocs = strconv.FormatFloat(median(o.allocsPerOp), 'f', -1, 64)
 		}
 		desc := what[row.bench]
-		fmt.Fprintf(w, "| %s/%s | %s | %s | %s | %s | %.2fx%s | %s | %s | %d |\n",
+		fmt.Fprintf(w, "| %s/%s | %s | %s | %s | %s | %.3fx%s | %s | %s | %d |\n",
 			strings.TrimPrefix(path.Base(row.bench), "Benchmark"), row.ours, desc,
 			formatNs(on), row.peer, formatNs(pn), on/pn, verdict, tgt, allocs, len(o.nsPerOp))
 	}

@@ -50,8 +50,8 @@ func TestWriteShowsRatioAndTarget(t *testing.T) {
 	write(&b, res)
 	out := b.String()
 	assert.Contains(t, out, "| Acquire/ours |")
-	assert.Contains(t, out, "| 4.00x ✗ | ≤ 3.00x | 0 | 3 |", "800/200, over the 3x target")
-	assert.Contains(t, out, "| 0.50x |", "typed/map, no target")
+	assert.Contains(t, out, "| 4.000x ✗ | ≤ 3.00x | 0 | 3 |", "800/200, over the 3x target")
+	assert.Contains(t, out, "| 0.500x ✓ | ≤ 1.00x |", "typed/map, at least as fast")
 	assert.Contains(t, out, "Scale figures:\n  waiters=10000 heap/waiter=120 B\n")
 }
 
