@@ -251,9 +251,10 @@ func TestDrop(t *testing.T) {
 
 func TestGateStepsAndCountsInFlight(t *testing.T) {
 	t.Parallel()
-	gate := make(chan struct{})
-	srv := fakeapi.New(t)
-	srv.SetDefault(fakeapi.Text("ab").WithChunkBytes(1).WithGate(gate))
+	gate1, gate2 := make(chan struct{}), make(chan struct{})
+	srv := fakeapi.New(t,
+		fakeapi.Text("ab").WithChunkBytes(1).WithGate(gate1),
+		fakeapi.Text("ab").WithChunkBytes(1).WithGate(gate2))
 	c := client(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -267,8 +268,7 @@ func TestGateStepsAndCountsInFlight(t *testing.T) {
 	require.NoError(t, srv.WaitInFlight(ctx, 2))
 	assert.Equal(t, 2, srv.InFlight())
 
-	// Step the first stream: one event per value sent on the gate. The
-	// second stream takes values from the same gate, so step it as well.
+	// Step each stream: one event per value sent on its gate.
 	r1 := bufio.NewReader(first.Body)
 	r2 := bufio.NewReader(second.Body)
 	readEvent := func(r *bufio.Reader) string {
@@ -282,12 +282,13 @@ func TestGateStepsAndCountsInFlight(t *testing.T) {
 	}
 	assert.Equal(t, "message_start", readEvent(r1))
 	assert.Equal(t, "message_start", readEvent(r2))
-	gate <- struct{}{}
-	gate <- struct{}{}
+	gate1 <- struct{}{}
 	assert.Equal(t, "content_block_start", readEvent(r1))
+	gate2 <- struct{}{}
 	assert.Equal(t, "content_block_start", readEvent(r2))
 
-	close(gate)
+	close(gate1)
+	close(gate2)
 	evs, err := readSSE(r1)
 	require.NoError(t, err)
 	assert.Equal(t, "message_stop", evs[len(evs)-1].name)
