@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -109,27 +110,13 @@ func (c Config) Validate() error {
 
 // withDefaults returns c with every zero field replaced by its default.
 func (c Config) withDefaults() Config {
-	if c.FailureThreshold == 0 {
-		c.FailureThreshold = DefaultFailureThreshold
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxTimeout == 0 {
-		c.MaxTimeout = DefaultMaxTimeoutFactor * c.Timeout
-	}
-	if c.HalfOpenRequests == 0 {
-		c.HalfOpenRequests = DefaultHalfOpenRequests
-	}
-	if c.SuccessThreshold == 0 {
-		c.SuccessThreshold = DefaultSuccessThreshold
-	}
-	if c.FailureRateWindow == 0 {
-		c.FailureRateWindow = DefaultFailureRateWindow
-	}
-	if c.FailureRateMinCalls == 0 {
-		c.FailureRateMinCalls = DefaultFailureRateMinCalls
-	}
+	c.FailureThreshold = cmp.Or(c.FailureThreshold, DefaultFailureThreshold)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.MaxTimeout = cmp.Or(c.MaxTimeout, DefaultMaxTimeoutFactor*c.Timeout)
+	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, DefaultHalfOpenRequests)
+	c.SuccessThreshold = cmp.Or(c.SuccessThreshold, DefaultSuccessThreshold)
+	c.FailureRateWindow = cmp.Or(c.FailureRateWindow, DefaultFailureRateWindow)
+	c.FailureRateMinCalls = cmp.Or(c.FailureRateMinCalls, DefaultFailureRateMinCalls)
 	if c.Clock == nil {
 		c.Clock = clock.New()
 	}

@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"math"
@@ -87,21 +88,11 @@ func (c Config) Validate() error {
 // withDefaults returns c with every zero field replaced by its default.
 // Unlimited stays Unlimited.
 func (c Config) withDefaults() Config {
-	if c.QueriesPerMinute == 0 {
-		c.QueriesPerMinute = DefaultQueriesPerMinute
-	}
-	if c.QueriesPerHour == 0 {
-		c.QueriesPerHour = DefaultQueriesPerHour
-	}
-	if c.CostBudgetHourly == 0 {
-		c.CostBudgetHourly = DefaultCostBudgetHourly
-	}
-	if c.MaxConcurrent == 0 {
-		c.MaxConcurrent = DefaultMaxConcurrent
-	}
-	if c.MaxQueued == 0 {
-		c.MaxQueued = DefaultMaxQueued
-	}
+	c.QueriesPerMinute = cmp.Or(c.QueriesPerMinute, DefaultQueriesPerMinute)
+	c.QueriesPerHour = cmp.Or(c.QueriesPerHour, DefaultQueriesPerHour)
+	c.CostBudgetHourly = cmp.Or(c.CostBudgetHourly, DefaultCostBudgetHourly)
+	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)
+	c.MaxQueued = cmp.Or(c.MaxQueued, DefaultMaxQueued)
 	if c.Clock == nil {
 		c.Clock = clock.New()
 	}
