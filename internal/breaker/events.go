@@ -9,7 +9,9 @@ import (
 // Event is a change of state, as delivered to subscribers.
 type Event struct {
 	From, To State
-	// At is when the change happened, on the breaker's clock.
+	// At is when the change happened, on the breaker's clock (for the
+	// reset that follows a recovered panic: the last time the breaker read
+	// its clock, which may be earlier).
 	At time.Time
 	// Counts are the counts of the state being left, from the moment it was
 	// entered until this change.

@@ -35,6 +35,7 @@ type Stats struct {
 	// is not open, or forced open.
 	NextHalfOpen time.Time
 	// OpenTimeout is how long the circuit stays open: the current open
-	// time while open, otherwise the one the next opening would use.
+	// time while open, otherwise (and while forced open, which has no
+	// timer) the one the next timed opening would use.
 	OpenTimeout time.Duration
 }
