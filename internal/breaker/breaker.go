@@ -575,7 +575,7 @@ func (b *Breaker) stopTimer() {
 // slots are cleared), and answers the request being handled with an error
 // wrapping ErrInternal. It reads no clock, which may be what panicked.
 func (b *Breaker) recovered(v any) {
-	b.log.Error("breaker: recovered from panic; circuit reset to closed",
+	logPanic(b.log, "breaker: recovered from panic; circuit reset to closed",
 		"panic", v, "stack", string(debug.Stack()))
 	err := fmt.Errorf("%w: panic: %v", ErrInternal, v)
 	b.m.recoverSafe(b.lastNow)
@@ -607,4 +607,12 @@ func trySend[T any](c chan T, v T) {
 	case c <- v:
 	default:
 	}
+}
+
+// logPanic logs a recovered panic through the configured logger, which is
+// user code and may panic itself: that second panic is dropped, so that it
+// cannot kill the goroutine that is recovering.
+func logPanic(log *slog.Logger, msg string, args ...any) {
+	defer func() { _ = recover() }()
+	log.Error(msg, args...)
 }

@@ -661,3 +661,33 @@ func TestReportOverflowAndAfterClose(t *testing.T) {
 		}
 	})
 }
+
+// panicHandler is a slog handler that panics on every record.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("logger boom") }
+func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panicHandler) WithGroup(string) slog.Handler           { return h }
+
+// A panicking subscriber whose panic the logger cannot log (it panics too)
+// still kills nothing: the subscriber keeps getting events.
+func TestSubscriberPanicWithAPanickingLogger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker(t, Config{Logger: slog.New(panicHandler{})})
+		var panics atomic.Int32
+		b.Subscribe(func(Event) {
+			panics.Add(1)
+			panic("subscriber boom")
+		})
+		for range 5 {
+			call(t, b, Failure)
+		}
+		time.Sleep(time.Minute)
+		call(t, b, Success)
+		call(t, b, Success)
+		synctest.Wait()
+		assert.Equal(t, int32(3), panics.Load(), "every event reached the subscriber")
+		assert.Equal(t, StateClosed, b.State())
+	})
+}

@@ -103,7 +103,7 @@ func (s *subscriber) pop() (Event, bool) {
 func (s *subscriber) call(ev Event) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.log.Error("breaker: subscriber panicked", "panic", v, "from", ev.From.String(), "to", ev.To.String())
+			logPanic(s.log, "breaker: subscriber panicked", "panic", v, "from", ev.From.String(), "to", ev.To.String())
 		}
 	}()
 	s.fn(ev)

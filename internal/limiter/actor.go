@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -277,7 +278,7 @@ func (l *Limiter) shutdown() {
 // hangs. The windows and counts stay as they were.
 func (l *Limiter) recovered(v any) {
 	err := &PanicError{Value: v}
-	l.log.Error("limiter: recovered from panic", "panic", v, "stack", string(debug.Stack()))
+	logPanic(l.log, "limiter: recovered from panic", "panic", v, "stack", string(debug.Stack()))
 	switch m := l.current.(type) {
 	case *acquireReq:
 		if m.state == reqNew {
@@ -324,4 +325,12 @@ func (q *queue) remove(r *acquireReq) {
 	}
 	r.prev, r.next = nil, nil
 	q.len--
+}
+
+// logPanic logs a recovered panic through the configured logger, which is
+// user code and may panic itself: that second panic is dropped, so that it
+// cannot kill the actor while it recovers.
+func logPanic(log *slog.Logger, msg string, args ...any) {
+	defer func() { _ = recover() }()
+	log.Error(msg, args...)
 }

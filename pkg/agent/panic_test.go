@@ -55,3 +55,19 @@ func TestActorPanicIsRecovered(t *testing.T) {
 	require.NoError(t, err, "the limiter did not resume after the panic")
 	assert.Zero(t, c.Stats().InFlight)
 }
+
+// A logger that panics on every limiter record, the recovery's own included,
+// still cannot kill the limiter: the second panic is dropped.
+func TestActorSurvivesALoggerPanickingTwice(t *testing.T) {
+	h := panickyHandler{trigger: "limiter:", panics: new(atomic.Int32), records: new(atomic.Int32)}
+	c, _ := newClient(t, func(cfg *agent.Config) { cfg.Logger = slog.New(h) })
+
+	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("odd", -1)))
+	require.NoError(t, err)
+	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
+	require.Error(t, err, "the request served during the panic")
+	assert.EqualValues(t, 2, h.panics.Load(), "the settle's warning and the recovery's record")
+
+	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
+	require.NoError(t, err, "the limiter did not resume")
+}

@@ -143,7 +143,7 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		yield(nil, ctxError(ctx))
 	case p.terminated:
 		yield(nil, context.Cause(p.ctx))
-	case !sawResult:
+	default:
 		yield(nil, p.exitError())
 	}
 }
