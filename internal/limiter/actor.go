@@ -15,10 +15,13 @@ type message interface{ isMessage() }
 // returns it there only after receiving the reply, so the actor never
 // touches a request that a new Acquire is using.
 type acquireReq struct {
-	reply chan acquireResult // buffer 1: the actor never blocks on it
+	reply  chan acquireResult // buffer 1: the actor never blocks on it
+	capUSD float64            // the cap asked for; 0: the default
 
 	// Owned by the actor.
 	state      reqState
+	ask        ask         // what the query needs of the budget
+	deadline   time.Time   // refused if not admitted by then; zero: none
 	id         uint64      // the permit granted, in state granted
 	prev, next *acquireReq // links in the queue
 }
@@ -146,30 +149,35 @@ func (l *Limiter) handle(m message, now time.Time) {
 
 // acquire admits r at once, queues it, or refuses it.
 func (l *Limiter) acquire(r *acquireReq, now time.Time) {
+	r.ask, r.deadline = l.core.askFor(r.capUSD), time.Time{}
 	if l.queue.len == 0 {
-		if p, ok := l.core.admit(now); ok {
+		if p, ok := l.core.admit(now, r.ask); ok {
 			l.grant(r, p)
 			return
 		}
 	}
 	if l.maxQueued >= 0 && l.queue.len >= l.maxQueued {
-		l.core.refused++
-		l.fail(r, ErrQueueFull)
+		l.refuse(r, ErrQueueFull)
 		return
 	}
 	if l.maxWait > 0 {
-		at, reason, known := l.core.readyAt(now, l.queue.len)
-		if wait := at.Sub(now); !known || wait > l.maxWait {
-			if !known {
-				wait = 0
-			}
-			l.core.refused++
-			l.fail(r, &WaitError{Reason: reason, RetryAfter: wait})
+		// Refused at once only when it surely cannot make it; a wait
+		// that depends on running queries is waited for.
+		at, reason, known := l.core.earliest(now, l.queue.len, l.queue.need, r.ask)
+		if wait := at.Sub(now); known && wait > l.maxWait {
+			l.refuse(r, &WaitError{Reason: reason, RetryAfter: wait})
 			return
 		}
+		r.deadline = now.Add(l.maxWait)
 	}
 	r.state = reqQueued
 	l.queue.push(r)
+}
+
+// refuse counts a refusal and answers r with err.
+func (l *Limiter) refuse(r *acquireReq, err error) {
+	l.core.refused++
+	l.fail(r, err)
 }
 
 // cancel handles an Acquire that gave up on r.
@@ -204,30 +212,55 @@ func (l *Limiter) drainSettles() {
 }
 
 // serve admits waiters from the head of the queue while the limits allow,
-// then arms the timer for the moment the head may be admitted.
+// refuses a head whose MaxWait is over (or surely will be before it can
+// be admitted), then arms the timer for the moment the head may be
+// admitted or must be refused, whichever comes first.
 func (l *Limiter) serve(now time.Time) {
 	for r := l.queue.head; r != nil; r = l.queue.head {
-		p, ok := l.core.admit(now)
-		if !ok {
+		if p, ok := l.core.admit(now, r.ask); ok {
+			l.queue.remove(r)
+			l.grant(r, p)
+			continue
+		}
+		if r.deadline.IsZero() {
 			break
 		}
+		sure, reason, sureKnown := l.core.earliest(now, 0, 0, r.ask)
+		hopeless := sureKnown && sure.After(r.deadline)
+		if now.Before(r.deadline) && !hopeless {
+			break
+		}
+		retry := sure.Sub(now)
+		if !hopeless {
+			var at time.Time
+			var known bool
+			at, reason, known = l.core.readyAt(now, 0, 0, r.ask)
+			retry = 0
+			if known {
+				retry = at.Sub(now)
+			}
+		}
 		l.queue.remove(r)
-		l.grant(r, p)
+		l.refuse(r, &WaitError{Reason: reason, RetryAfter: retry})
 	}
-	if l.queue.len == 0 {
+	head := l.queue.head
+	if head == nil {
 		l.disarm()
 		return
 	}
-	at, _, known := l.core.readyAt(now, 0)
-	if !known {
+	wake := head.deadline // the earliest deadline: MaxWait is the same for all
+	if at, _, known := l.core.readyAt(now, 0, 0, head.ask); known && (wake.IsZero() || at.Before(wake)) {
+		wake = at
+	}
+	if wake.IsZero() {
 		l.disarm() // a settle will call serve again
 		return
 	}
-	if l.armed && at.Equal(l.deadline) {
+	if l.armed && wake.Equal(l.deadline) {
 		return
 	}
-	l.timer.Reset(max(at.Sub(now), time.Nanosecond))
-	l.armed, l.deadline = true, at
+	l.timer.Reset(max(wake.Sub(now), time.Nanosecond))
+	l.armed, l.deadline = true, wake
 }
 
 // disarm stops the timer.
@@ -297,10 +330,12 @@ func (l *Limiter) recovered(v any) {
 type queue struct {
 	head, tail *acquireReq
 	len        int
+	need       float64 // sum of the waiters' ask.need
 }
 
 // push appends r.
 func (q *queue) push(r *acquireReq) {
+	q.need += r.ask.need
 	r.prev, r.next = q.tail, nil
 	if q.tail == nil {
 		q.head = r
@@ -325,6 +360,10 @@ func (q *queue) remove(r *acquireReq) {
 	}
 	r.prev, r.next = nil, nil
 	q.len--
+	q.need -= r.ask.need
+	if q.len == 0 {
+		q.need = 0 // drop rounding left by the subtractions
+	}
 }
 
 // logPanic logs a recovered panic through the configured logger, which is

@@ -38,7 +38,7 @@ func BenchmarkAcquire(b *testing.B) {
 		l := benchLimiter(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := l.Acquire(ctx)
+			p, err := l.Acquire(ctx, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func BenchmarkAcquireParallel(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				p, err := l.Acquire(ctx)
+				p, err := l.Acquire(ctx, 0)
 				if err != nil {
 					b.Error(err)
 					return

@@ -50,55 +50,26 @@ func (l *ledger) spent(now time.Time) float64 {
 	return l.total
 }
 
-// below returns the earliest time, not before now, at which the spend in
-// the window is below limit, if charges leaving the window can bring it
-// there. It subtracts in the same order as spent, so spent at the
-// returned time is below limit exactly.
-func (l *ledger) below(now time.Time, limit float64) (time.Time, bool) {
+// atMost returns the earliest time, not before now, at which the spend in
+// the window is at most limit, if charges leaving the window can bring it
+// there (never for a negative limit). It subtracts in the same order as
+// spent, so spent at the returned time is at most limit exactly.
+func (l *ledger) atMost(now time.Time, limit float64) (time.Time, bool) {
+	if limit < 0 {
+		return time.Time{}, false
+	}
 	s := l.spent(now)
-	if s < limit {
+	if s <= limit {
 		return now, true
 	}
-	for _, c := range l.charges[l.head:] {
-		s -= c.usd
-		if s < limit {
-			return c.at.Add(budgetWindow), true
+	last := len(l.charges) - 1
+	for i := l.head; i <= last; i++ {
+		s -= l.charges[i].usd
+		if s <= limit || i == last { // with none left, spent is exactly 0
+			return l.charges[i].at.Add(budgetWindow), true
 		}
 	}
 	return time.Time{}, false
-}
-
-// estimator gives the USD to reserve for a new query: a fixed amount, or
-// the mean of the last recentCosts settled costs (0 before any).
-type estimator struct {
-	fixed  float64 // 0: use the mean
-	recent [recentCosts]float64
-	n      int // number of valid entries in recent
-	next   int // where the next cost goes
-	mean   float64
-}
-
-// recentCosts is how many settled costs the mean estimate covers.
-const recentCosts = 16
-
-// value returns the current estimate.
-func (e *estimator) value() float64 {
-	if e.fixed > 0 {
-		return e.fixed
-	}
-	return e.mean
-}
-
-// observe records a settled cost.
-func (e *estimator) observe(usd float64) {
-	e.recent[e.next] = usd
-	e.next = (e.next + 1) % recentCosts
-	e.n = min(e.n+1, recentCosts)
-	sum := 0.0
-	for _, c := range e.recent[:e.n] {
-		sum += c
-	}
-	e.mean = sum / float64(e.n)
 }
 
 // validCost reports whether usd can be charged: finite and not negative.

@@ -26,32 +26,51 @@ const (
 // arithmetic in nanoseconds cannot overflow. It is far above any real quota.
 const maxWindowCount = 1 << 40
 
+// DefaultMinQueryBudget is the least cap, in USD, a query is admitted
+// with by default (or its own cap, if smaller): with less unreserved, it
+// waits.
+const DefaultMinQueryBudget = 0.01
+
+// MinCapUSD is the smallest cap a query can have: a micro-dollar. A budget
+// that leaves a query less can never admit one.
+const MinCapUSD = 1e-6
+
 // Config sets a Limiter's limits. The zero value is valid and means the
-// defaults: 60 queries a minute, 1000 an hour, 10.00 USD an hour, 4
-// queries at once, 1000 waiters, no MaxWait, the real clock, no logging.
+// defaults: 60 queries a minute, 1000 an hour, 10.00 USD an hour with
+// 2.50 USD per query (the budget over MaxConcurrent), 4 queries at once,
+// 1000 waiters, no MaxWait, the real clock, no logging.
 //
-// MaxWait, when positive, is checked once, when Acquire arrives: a query
-// whose computed wait (behind the waiters already queued) exceeds it is
-// refused at once with a *WaitError, and so is a query whose wait cannot
-// be computed because it needs a concurrency slot, or budget now held by
-// reservations, to be freed by a Settle. A queued waiter is not evicted
-// if a later Pause makes it wait longer.
+// MaxWait, when positive, bounds every wait: a query that surely cannot
+// be admitted within MaxWait (the windows, a pause or the spend already
+// charged hold it back longer, whatever the running queries do) is
+// refused at once with a *WaitError; one whose wait depends on running
+// queries (a concurrency slot, budget they reserve) waits up to MaxWait
+// and is refused then, or as soon as it is sure it cannot make it.
 type Config struct {
-	QueriesPerMinute int           // 0: 60; Unlimited: no per-minute window
-	QueriesPerHour   int           // 0: 1000; Unlimited: no per-hour window
-	CostBudgetHourly float64       // USD per rolling 60 min; 0: 10.00; Unlimited (-1): off
-	CostEstimate     float64       // USD reserved per admission; 0: mean of recent settled costs (0 before any)
-	MaxConcurrent    int           // 0: 4; Unlimited: no cap
-	MaxQueued        int           // 0: 1000; Unlimited: no cap
-	MaxWait          time.Duration // 0: wait as long as ctx allows; see below
-	Clock            clock.Clock   // nil: clock.New()
-	Logger           *slog.Logger  // nil: discard
+	QueriesPerMinute int     // 0: 60; Unlimited: no per-minute window
+	QueriesPerHour   int     // 0: 1000; Unlimited: no per-hour window
+	CostBudgetHourly float64 // USD per rolling 60 min; 0: 10.00; Unlimited (-1): off
+	// QueryBudget is the cap, in USD, of a query that asks for none: it
+	// reserves that much of the budget (or what is unreserved, if less)
+	// while it runs. 0: CostBudgetHourly / MaxConcurrent, or / 4 when
+	// MaxConcurrent is Unlimited. At most CostBudgetHourly.
+	QueryBudget float64
+	// MinQueryBudget is the least cap a query is admitted with (its own
+	// cap if smaller): with less unreserved it waits. 0: 0.01 USD.
+	MinQueryBudget float64
+	MaxConcurrent  int           // 0: 4; Unlimited: no cap
+	MaxQueued      int           // 0: 1000; Unlimited: no cap
+	MaxWait        time.Duration // 0: wait as long as ctx allows; see above
+	Clock          clock.Clock   // nil: clock.New()
+	Logger         *slog.Logger  // nil: discard
 }
 
 // Validate reports the first invalid field as a *ConfigError naming it:
 // a count below Unlimited or above 2^40, a budget that is negative (other
-// than Unlimited), NaN or infinite, a negative, NaN or infinite
-// CostEstimate, or a negative MaxWait.
+// than Unlimited), NaN or infinite, a QueryBudget or MinQueryBudget that
+// is negative, NaN or infinite, a QueryBudget above the budget, a budget
+// so small that a query's cap would be under MinCapUSD, or a negative
+// MaxWait.
 func (c Config) Validate() error {
 	counts := []struct {
 		name string
@@ -75,12 +94,33 @@ func (c Config) Validate() error {
 	if math.IsNaN(b) || math.IsInf(b, 0) || (b < 0 && b != Unlimited) {
 		return &ConfigError{Field: "CostBudgetHourly", Problem: fmt.Sprintf("must be a finite USD amount >= 0 or Unlimited (-1), got %v", b)}
 	}
-	e := c.CostEstimate
-	if math.IsNaN(e) || math.IsInf(e, 0) || e < 0 {
-		return &ConfigError{Field: "CostEstimate", Problem: fmt.Sprintf("must be a finite USD amount >= 0, got %v", e)}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"QueryBudget", c.QueryBudget}, {"MinQueryBudget", c.MinQueryBudget}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
+			return &ConfigError{Field: f.name, Problem: fmt.Sprintf("must be a finite USD amount >= 0, got %v", f.v)}
+		}
 	}
 	if c.MaxWait < 0 {
 		return &ConfigError{Field: "MaxWait", Problem: fmt.Sprintf("must be >= 0, got %v", c.MaxWait)}
+	}
+	d := c.withDefaults()
+	if d.CostBudgetHourly < 0 {
+		return nil
+	}
+	if d.QueryBudget > d.CostBudgetHourly {
+		return &ConfigError{Field: "QueryBudget", Problem: fmt.Sprintf("must be at most CostBudgetHourly (%v USD), got %v", d.CostBudgetHourly, d.QueryBudget)}
+	}
+	if need := min(d.QueryBudget, d.MinQueryBudget); need < MinCapUSD {
+		field := "CostBudgetHourly"
+		switch {
+		case c.QueryBudget > 0 && c.QueryBudget == need:
+			field = "QueryBudget"
+		case c.MinQueryBudget > 0 && c.MinQueryBudget == need:
+			field = "MinQueryBudget"
+		}
+		return &ConfigError{Field: field, Problem: fmt.Sprintf("leaves a query a cap of %v USD, below the least that can admit one (%v USD): no query could ever run", need, MinCapUSD)}
 	}
 	return nil
 }
@@ -93,6 +133,14 @@ func (c Config) withDefaults() Config {
 	c.CostBudgetHourly = cmp.Or(c.CostBudgetHourly, DefaultCostBudgetHourly)
 	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)
 	c.MaxQueued = cmp.Or(c.MaxQueued, DefaultMaxQueued)
+	if c.QueryBudget == 0 && c.CostBudgetHourly > 0 {
+		share := c.MaxConcurrent
+		if share <= 0 {
+			share = DefaultMaxConcurrent // MaxConcurrent is Unlimited
+		}
+		c.QueryBudget = c.CostBudgetHourly / float64(share)
+	}
+	c.MinQueryBudget = cmp.Or(c.MinQueryBudget, DefaultMinQueryBudget)
 	if c.Clock == nil {
 		c.Clock = clock.New()
 	}

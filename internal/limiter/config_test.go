@@ -23,9 +23,16 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{"CostBudgetHourly", Config{CostBudgetHourly: -0.5}},
 		{"CostBudgetHourly", Config{CostBudgetHourly: math.NaN()}},
 		{"CostBudgetHourly", Config{CostBudgetHourly: math.Inf(1)}},
-		{"CostEstimate", Config{CostEstimate: -1}},
-		{"CostEstimate", Config{CostEstimate: math.NaN()}},
-		{"CostEstimate", Config{CostEstimate: math.Inf(1)}},
+		{"QueryBudget", Config{QueryBudget: -1}},
+		{"QueryBudget", Config{QueryBudget: math.NaN()}},
+		{"QueryBudget", Config{QueryBudget: math.Inf(1)}},
+		{"QueryBudget", Config{CostBudgetHourly: 1, QueryBudget: 1.5}},
+		{"QueryBudget", Config{CostBudgetHourly: 1, QueryBudget: 1e-7}},
+		{"MinQueryBudget", Config{MinQueryBudget: -0.01}},
+		{"MinQueryBudget", Config{MinQueryBudget: math.NaN()}},
+		{"MinQueryBudget", Config{MinQueryBudget: 1e-9}},
+		{"CostBudgetHourly", Config{CostBudgetHourly: 1e-9}},
+		{"CostBudgetHourly", Config{CostBudgetHourly: 3e-6, MaxConcurrent: 4}},
 		{"MaxWait", Config{MaxWait: -time.Second}},
 	}
 	for _, tt := range tests {
@@ -44,7 +51,9 @@ func TestConfigValidAndDefaults(t *testing.T) {
 	for _, cfg := range []Config{
 		{},
 		{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: Unlimited, MaxQueued: Unlimited},
-		{QueriesPerMinute: 1, CostBudgetHourly: 0.01, CostEstimate: 0.5, MaxWait: time.Second},
+		{QueriesPerMinute: 1, CostBudgetHourly: 0.01, QueryBudget: 0.005, MaxWait: time.Second},
+		{CostBudgetHourly: 4e-6, MaxConcurrent: 4},
+		{CostBudgetHourly: Unlimited, QueryBudget: 50},
 	} {
 		assert.NoError(t, cfg.Validate(), "%+v", cfg)
 	}
@@ -55,6 +64,10 @@ func TestConfigValidAndDefaults(t *testing.T) {
 	assert.Equal(t, 10.0, d.CostBudgetHourly)
 	assert.Equal(t, 4, d.MaxConcurrent)
 	assert.Equal(t, 1000, d.MaxQueued)
+	assert.Equal(t, 2.5, d.QueryBudget, "the budget shared by MaxConcurrent")
+	assert.Equal(t, 0.01, d.MinQueryBudget)
+	assert.Equal(t, 0.25, Config{CostBudgetHourly: 1, MaxConcurrent: Unlimited}.withDefaults().QueryBudget, "a quarter without a concurrency cap")
+	assert.Equal(t, 0.5, Config{CostBudgetHourly: 1, MaxConcurrent: 2}.withDefaults().QueryBudget)
 	assert.NotNil(t, d.Clock)
 	assert.NotNil(t, d.Logger)
 

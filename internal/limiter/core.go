@@ -1,7 +1,6 @@
 package limiter
 
 import (
-	"math"
 	"time"
 )
 
@@ -13,10 +12,11 @@ import (
 type core struct {
 	win         windows
 	budget      float64 // USD per rolling hour; < 0: off
+	queryBudget float64 // a query's cap unless it asks for another
+	minBudget   float64 // the least cap a query is admitted with
 	maxInFlight int     // < 0: off
 
 	spend    ledger
-	estimate estimator
 	reserved float64            // sum of permits
 	permits  map[uint64]float64 // reservation of each admitted, unsettled query
 	lastID   uint64             // id of the latest admission
@@ -31,8 +31,9 @@ func newCore(cfg Config) *core {
 	return &core{
 		win:         newMemWindows(cfg.QueriesPerMinute, cfg.QueriesPerHour),
 		budget:      cfg.CostBudgetHourly,
+		queryBudget: cfg.QueryBudget,
+		minBudget:   cfg.MinQueryBudget,
 		maxInFlight: cfg.MaxConcurrent,
-		estimate:    estimator{fixed: cfg.CostEstimate},
 		permits:     make(map[uint64]float64),
 	}
 }
@@ -40,66 +41,72 @@ func newCore(cfg Config) *core {
 // budgetOn reports whether the cost budget limits admissions.
 func (c *core) budgetOn() bool { return c.budget >= 0 }
 
-// budgetSlack is the least budget left that admits a query: a micro-dollar.
-// Sums of costs carry rounding (0.7 + 0.2 + 0.1 < 1.0), and a query must
-// not be admitted with a few femto-dollars to spend: the CLI's cap is in
-// whole micro-dollars, and a cap of 0 would be no cap at all.
-const budgetSlack = 1e-6
+// ask is what one query asks for: its cap, and the least cap it is
+// admitted with. Both are 0 when the budget is off.
+type ask struct {
+	cap  float64 // USD: the reservation when that much is unreserved
+	need float64 // USD: the least unreserved budget that admits the query
+}
 
-// spendLimit returns the spend below which a query that has ahead queries
-// admitted before it may be admitted, with at least budgetSlack left: the
-// budget minus what is reserved now, what the ahead queries will reserve,
-// and budgetSlack.
-func (c *core) spendLimit(ahead int) float64 {
-	return c.budget - c.reserved - float64(ahead)*c.estimate.value() - budgetSlack
+// askFor returns the ask of a query that wants capUSD (0: the default).
+func (c *core) askFor(capUSD float64) ask {
+	if !c.budgetOn() {
+		return ask{cap: capUSD}
+	}
+	if capUSD == 0 {
+		capUSD = c.queryBudget
+	}
+	return ask{cap: capUSD, need: min(capUSD, c.minBudget)}
+}
+
+// unreserved returns the budget that neither the spend of the last hour
+// nor the reservations of the running queries hold at now.
+func (c *core) unreserved(now time.Time) float64 {
+	return c.budget - c.reserved - c.spend.spent(now)
 }
 
 // admit admits one query at now if every limit allows it, taking a token
-// from every window, reserving its estimated cost and a concurrency slot.
-func (c *core) admit(now time.Time) (Permit, bool) {
+// from every window, reserving its cap (the smaller of a.cap and the
+// unreserved budget, at least a.need) and a concurrency slot.
+func (c *core) admit(now time.Time, a ask) (Permit, bool) {
 	if now.Before(c.pausedUntil) {
 		return Permit{}, false
 	}
 	if c.maxInFlight >= 0 && len(c.permits) >= c.maxInFlight {
 		return Permit{}, false
 	}
-	remaining := math.Inf(1)
+	reserve := a.cap
 	if c.budgetOn() {
-		limit := c.spendLimit(0)
-		spent := c.spend.spent(now)
-		if spent >= limit {
+		free := c.unreserved(now)
+		if free < a.need {
 			return Permit{}, false
 		}
-		remaining = limit + budgetSlack - spent
+		reserve = min(a.cap, free)
 	}
 	if !c.win.take(now) {
 		return Permit{}, false
 	}
 	c.lastID++
-	reserve := min(c.estimate.value(), remaining)
 	c.permits[c.lastID] = reserve
 	c.reserved += reserve
 	c.undoable = c.lastID
 	c.admitted++
-	return Permit{id: c.lastID, BudgetRemaining: remaining}, true
+	return Permit{id: c.lastID, CapUSD: reserve}, true
 }
 
 // readyAt returns the earliest time, not before now, at which a query
-// with ahead queries to be admitted before it could be admitted if
-// nothing else happened, and the limit that binds (the zero Reason when
-// that time is now). known is false when no such time can be computed:
-// a concurrency slot, or budget held by reservations, frees only when a
-// query settles.
-func (c *core) readyAt(now time.Time, ahead int) (at time.Time, reason Reason, known bool) {
-	at, reason = c.win.readyAt(now, ahead)
-	if c.pausedUntil.After(at) {
-		at, reason = c.pausedUntil, ReasonPaused
-	}
+// asking a, with ahead queries asking aheadNeed in all to be admitted
+// before it, could be admitted if nothing else happened, and the limit
+// that binds (the zero Reason when that time is now). known is false when
+// no such time can be computed: a concurrency slot, or budget held by
+// reservations, frees only when a query settles.
+func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
+	at, reason = c.notBefore(now, ahead)
 	if c.maxInFlight >= 0 && len(c.permits)+ahead >= c.maxInFlight {
 		return at, ReasonConcurrency, false
 	}
 	if c.budgetOn() {
-		t, ok := c.spend.below(now, c.spendLimit(ahead))
+		t, ok := c.spend.atMost(now, c.budget-c.reserved-aheadNeed-a.need)
 		if !ok {
 			return at, ReasonBudget, false
 		}
@@ -108,6 +115,35 @@ func (c *core) readyAt(now time.Time, ahead int) (at time.Time, reason Reason, k
 		}
 	}
 	return at, reason, true
+}
+
+// earliest returns a time before which a query asking a, with ahead
+// queries asking aheadNeed in all before it, surely cannot be admitted,
+// whatever the running queries do when they settle: the windows, the
+// pause, and the spend already charged. known is false when even that
+// cannot be told (the queries ahead need more than the whole budget).
+func (c *core) earliest(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
+	at, reason = c.notBefore(now, ahead)
+	if c.budgetOn() {
+		t, ok := c.spend.atMost(now, c.budget-aheadNeed-a.need)
+		if !ok {
+			return at, ReasonBudget, false
+		}
+		if t.After(at) {
+			at, reason = t, ReasonBudget
+		}
+	}
+	return at, reason, true
+}
+
+// notBefore is the part of readyAt and earliest that settles cannot
+// change: the windows and the pause.
+func (c *core) notBefore(now time.Time, ahead int) (time.Time, Reason) {
+	at, reason := c.win.readyAt(now, ahead)
+	if c.pausedUntil.After(at) {
+		at, reason = c.pausedUntil, ReasonPaused
+	}
+	return at, reason
 }
 
 // settle charges usd for the query of permit id at now and frees its
@@ -122,7 +158,6 @@ func (c *core) settle(id uint64, usd float64, now time.Time) (valid bool) {
 	if !valid {
 		usd = reserve
 	}
-	c.estimate.observe(usd)
 	if usd > 0 {
 		c.spend.add(now, usd)
 	}
@@ -171,13 +206,17 @@ func (c *core) pause(until time.Time) {
 // stats returns the counters at now; Queued is left to the caller.
 func (c *core) stats(now time.Time) Stats {
 	s := Stats{
-		SpentUSD:    c.spend.spent(now),
-		ReservedUSD: c.reserved,
-		BudgetUSD:   c.budget,
-		InFlight:    len(c.permits),
-		PausedUntil: c.pausedUntil,
-		Admitted:    c.admitted,
-		Refused:     c.refused,
+		SpentUSD:       c.spend.spent(now),
+		ReservedUSD:    c.reserved,
+		BudgetUSD:      c.budget,
+		QueryBudgetUSD: c.queryBudget,
+		InFlight:       len(c.permits),
+		PausedUntil:    c.pausedUntil,
+		Admitted:       c.admitted,
+		Refused:        c.refused,
+	}
+	if !c.budgetOn() {
+		s.QueryBudgetUSD = Unlimited
 	}
 	s.MinuteTokens, s.HourTokens = c.win.tokens(now)
 	return s

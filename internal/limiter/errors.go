@@ -17,6 +17,9 @@ var (
 
 	// ErrWaitTooLong is matched (errors.Is) by every *WaitError.
 	ErrWaitTooLong = errors.New("limiter: wait too long")
+
+	// ErrInvalidCap is returned by Acquire for a cap it cannot grant.
+	ErrInvalidCap = errors.New("limiter: invalid query cap")
 )
 
 // Reason names the limit that holds a query back.
@@ -56,12 +59,11 @@ func (r Reason) String() string {
 // Config.MaxWait is set and the caller could not be admitted within it.
 // It matches ErrWaitTooLong with errors.Is.
 //
-// RetryAfter is the computed wait: how long from the refusal until the
-// query could be admitted if nothing else changed. It is 0 when that time
-// is unknown, which is the case whenever the blocking limit is
-// ReasonConcurrency (a slot frees only when some query settles) or
-// ReasonBudget with the reservations of unsettled queries alone at or
-// above the budget.
+// RetryAfter is how long from the refusal until the query could be
+// admitted if nothing else changed. It is 0 when that time is unknown,
+// which is the case whenever the blocking limit is ReasonConcurrency (a
+// slot frees only when some query settles) or ReasonBudget held by the
+// reservations of running queries.
 type WaitError struct {
 	Reason     Reason        // the limit that blocks the query
 	RetryAfter time.Duration // 0: unknown

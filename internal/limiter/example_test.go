@@ -14,16 +14,16 @@ func Example() {
 	}
 	defer l.Close()
 
-	p, err := l.Acquire(context.Background())
+	p, err := l.Acquire(context.Background(), 0)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("admitted, may spend up to %.2f USD\n", p.BudgetRemaining)
+	fmt.Printf("admitted, may spend up to %.2f USD\n", p.CapUSD)
 	l.Settle(p, 0.42) // the query's actual cost
 
 	s := l.Stats()
 	fmt.Printf("spent %.2f USD, %d in flight\n", s.SpentUSD, s.InFlight)
 	// Output:
-	// admitted, may spend up to 5.00 USD
+	// admitted, may spend up to 1.25 USD
 	// spent 0.42 USD, 0 in flight
 }

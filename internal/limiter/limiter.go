@@ -9,7 +9,9 @@ package limiter
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -28,13 +30,14 @@ import (
 // exceed capacity + rate×T in any window.
 //
 // The cost budget counts what Settle charged in the last 60 minutes
-// (spent) plus an estimate reserved for each query in flight; while
-// spent + reserved reaches the budget, queries wait for spend to leave
-// the window or for settles. Each Permit carries the budget left at its
-// admission; a query that keeps within it and within its reservation
-// keeps the hourly spend within the budget. A query that spends more than
-// its reservation while others are in flight can take the spend over the
-// budget by the excess: the reservation is an estimate.
+// (spent) plus the reservation of each query in flight. A query's
+// reservation is its cap (Permit.CapUSD): the smaller of what it asks for
+// (Config.QueryBudget by default) and the budget unreserved at its
+// admission. While less than its MinQueryBudget is unreserved, it waits
+// for spend to leave the window or for settles. So at every admission
+// spent + reserved <= budget, and a query that keeps within its cap keeps
+// the hourly spend within the budget; Settle gives back at once what a
+// query did not spend of its reservation.
 //
 // All the limiter's state belongs to one goroutine that callers talk to by
 // messages; a waiting caller costs a queue entry, and the whole limiter
@@ -62,9 +65,10 @@ type Limiter struct {
 	maxWait   time.Duration // 0: none
 	timer     *clock.Timer
 	armed     bool      // timer is set for deadline
-	deadline  time.Time // when the head of the queue may be admitted
+	deadline  time.Time // when the head of the queue may be admitted or must be refused
 	current   message   // the message being handled, for panic recovery
 	hook      func(message)
+	budget    float64 // CostBudgetHourly, immutable: Acquire checks caps against it
 
 	final Stats // the stats at close; read only after done is closed
 }
@@ -75,11 +79,11 @@ type Limiter struct {
 type Permit struct {
 	id uint64
 
-	// BudgetRemaining is how many USD this query may spend without
-	// breaking the hourly budget as known at admission: the budget minus
-	// the spend of the last hour and the reservations of the other
-	// queries in flight. +Inf when the budget is off.
-	BudgetRemaining float64
+	// CapUSD is how many USD this query may spend: its reservation,
+	// held for it until Settle. It is at least MinCapUSD when the budget
+	// is on; with the budget off it is the cap the query asked for (0:
+	// none).
+	CapUSD float64
 }
 
 // Stats is a snapshot of a Limiter.
@@ -88,6 +92,7 @@ type Stats struct {
 	SpentUSD                 float64   // charged in the last 60 minutes
 	ReservedUSD              float64   // reserved by queries in flight
 	BudgetUSD                float64   // the hourly budget; Unlimited (-1) when off
+	QueryBudgetUSD           float64   // the cap of a query that asks for none; Unlimited (-1) with the budget off
 	InFlight                 int       // admitted, not yet settled
 	Queued                   int       // waiting in Acquire
 	PausedUntil              time.Time // the latest Pause, even if past; zero if none
@@ -126,6 +131,7 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 		maxQueued: cfg.MaxQueued,
 		maxWait:   cfg.MaxWait,
 		hook:      hook,
+		budget:    cfg.CostBudgetHourly,
 	}
 	l.pool.New = func() any { return &acquireReq{reply: make(chan acquireResult, 1)} }
 	l.timer = l.clock.Timer(time.Hour)
@@ -136,17 +142,25 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 
 // Acquire waits until the query may run and returns its Permit, which the
 // caller must Settle. Waiters are served strictly in arrival order.
+// capUSD is the most the query may spend (0: Config.QueryBudget); with
+// the budget on, the Permit's CapUSD is capUSD or what is unreserved at
+// admission, if less.
 //
 // It returns ctx's error if ctx ends first (the caller then consumed
 // nothing), ErrQueueFull when MaxQueued callers are already waiting, a
 // *WaitError when MaxWait is set and the wait would exceed it, ErrClosed
-// when the limiter is closed, and a *PanicError if the limiter recovered
-// from an internal panic while the caller waited.
-func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
+// when the limiter is closed, ErrInvalidCap for a capUSD that is negative,
+// NaN, infinite, under MinCapUSD or over the budget, and a *PanicError if
+// the limiter recovered from an internal panic while the caller waited.
+func (l *Limiter) Acquire(ctx context.Context, capUSD float64) (Permit, error) {
 	if err := ctx.Err(); err != nil {
 		return Permit{}, err
 	}
+	if err := l.checkCap(capUSD); err != nil {
+		return Permit{}, err
+	}
 	r := l.pool.Get().(*acquireReq)
+	r.capUSD = capUSD
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():
@@ -250,6 +264,20 @@ func (l *Limiter) Serve(ctx context.Context) error {
 	case <-l.done:
 		return ErrClosed
 	}
+}
+
+// checkCap returns ErrInvalidCap, wrapped with why, for a cap Acquire
+// cannot grant.
+func (l *Limiter) checkCap(capUSD float64) error {
+	switch {
+	case capUSD == 0:
+		return nil
+	case !(capUSD >= MinCapUSD) || math.IsInf(capUSD, 1):
+		return fmt.Errorf("%w: %v USD: must be a finite amount of at least %v USD", ErrInvalidCap, capUSD, MinCapUSD)
+	case l.budget >= 0 && capUSD > l.budget:
+		return fmt.Errorf("%w: %v USD: more than the whole hourly budget (%v USD)", ErrInvalidCap, capUSD, l.budget)
+	}
+	return nil
 }
 
 // send hands m to the actor and reports whether it took it (false once

@@ -3,7 +3,6 @@ package limiter
 import (
 	"context"
 	"errors"
-	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -37,12 +36,12 @@ func TestSixtyFirstQueryWaitsForRefill(t *testing.T) {
 		ctx := t.Context()
 		start := time.Now()
 		for i := range 60 {
-			_, err := l.Acquire(ctx)
+			_, err := l.Acquire(ctx, 0)
 			require.NoError(t, err, "query %d", i)
 		}
 		assert.Equal(t, time.Duration(0), time.Since(start), "the first 60 are admitted at once")
 
-		_, err := l.Acquire(ctx)
+		_, err := l.Acquire(ctx, 0)
 		require.NoError(t, err)
 		assert.Equal(t, time.Second, time.Since(start), "the 61st waits for one token to refill")
 	})
@@ -60,7 +59,7 @@ type result struct {
 func goAcquire(ctx context.Context, l *Limiter) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		p, err := l.Acquire(ctx)
+		p, err := l.Acquire(ctx, 0)
 		ch <- result{permit: p, err: err, at: time.Now()}
 	}()
 	synctest.Wait()
@@ -94,7 +93,7 @@ func TestWaitersAreServedFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newTestLimiter(t, onlyMinute(1))
 		start := time.Now()
-		_, err := l.Acquire(t.Context())
+		_, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 
 		var waiters []<-chan result
@@ -118,7 +117,7 @@ func TestHeadOfQueueBlocksThoseBehind(t *testing.T) {
 		cfg := onlyMinute(Unlimited)
 		cfg.MaxConcurrent = 1
 		l := newTestLimiter(t, cfg)
-		p, err := l.Acquire(t.Context())
+		p, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		head := goAcquire(t.Context(), l)
 		l.Pause(time.Now().Add(time.Hour)) // blocks the head only after it queued
@@ -142,7 +141,7 @@ func TestCancelledWaiterLeavesAndConsumesNothing(t *testing.T) {
 		cfg.MaxConcurrent = 1
 		l := newTestLimiter(t, cfg)
 		start := time.Now()
-		p, err := l.Acquire(t.Context())
+		p, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 
 		ctx, cancel := context.WithCancel(t.Context())
@@ -171,7 +170,7 @@ func TestAcquireWithEndedContextConsumesNothing(t *testing.T) {
 		l := newTestLimiter(t, onlyMinute(1))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		_, err := l.Acquire(ctx)
+		_, err := l.Acquire(ctx, 0)
 		assert.ErrorIs(t, err, context.Canceled)
 		s := l.Stats()
 		assert.Equal(t, 1.0, s.MinuteTokens)
@@ -184,7 +183,7 @@ func TestAcquireWithEndedContextConsumesNothing(t *testing.T) {
 func TestCancelAfterGrantIsUndone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := onlyMinute(1)
-		cfg.MaxConcurrent, cfg.CostBudgetHourly, cfg.CostEstimate = 1, 5, 2
+		cfg.MaxConcurrent, cfg.CostBudgetHourly, cfg.QueryBudget = 1, 5, 2
 		l := newTestLimiter(t, cfg)
 
 		// Play the part of an Acquire whose ctx ended just as the grant
@@ -206,7 +205,7 @@ func TestCancelAfterGrantIsUndone(t *testing.T) {
 		assert.Equal(t, uint64(0), s.Admitted)
 
 		start := time.Now()
-		_, err := l.Acquire(t.Context())
+		_, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		assert.Equal(t, start, time.Now(), "admitted at once with the refunded token and freed slot")
 	})
@@ -217,13 +216,13 @@ func TestQueueFull(t *testing.T) {
 		cfg := onlyMinute(1)
 		cfg.MaxQueued = 2
 		l := newTestLimiter(t, cfg)
-		_, err := l.Acquire(t.Context())
+		_, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		w1 := goAcquire(t.Context(), l)
 		w2 := goAcquire(t.Context(), l)
 
 		start := time.Now()
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		assert.ErrorIs(t, err, ErrQueueFull)
 		assert.Equal(t, start, time.Now(), "refused at once")
 		s := l.Stats()
@@ -260,27 +259,12 @@ func TestMaxWaitRefusesAtOnce(t *testing.T) {
 			name: "budget spent",
 			cfg:  Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: 1, MaxConcurrent: Unlimited, MaxWait: time.Minute},
 			setup: func(t *testing.T, l *Limiter) {
-				p, err := l.Acquire(t.Context())
+				p, err := l.Acquire(t.Context(), 0)
 				require.NoError(t, err)
 				l.Settle(p, 1)
 				time.Sleep(10 * time.Minute)
 			},
 			reason: ReasonBudget, retryIn: 50 * time.Minute,
-		},
-		{
-			name: "budget reserved: unknown",
-			cfg:  Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: 1, CostEstimate: 5, MaxConcurrent: Unlimited, MaxWait: time.Minute},
-			setup: func(t *testing.T, l *Limiter) {
-				_, err := l.Acquire(t.Context())
-				require.NoError(t, err)
-			},
-			reason: ReasonBudget, retryIn: 0,
-		},
-		{
-			name:   "concurrency: unknown",
-			cfg:    Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: 1, MaxWait: time.Hour},
-			setup:  acquireN(1),
-			reason: ReasonConcurrency, retryIn: 0,
 		},
 		{
 			name: "paused",
@@ -301,7 +285,7 @@ func TestMaxWaitRefusesAtOnce(t *testing.T) {
 				}
 				require.Equal(t, tt.queued, l.Stats().Queued, "the waiters within MaxWait are queued")
 				start := time.Now()
-				_, err := l.Acquire(t.Context())
+				_, err := l.Acquire(t.Context(), 0)
 				assert.Equal(t, start, time.Now(), "refused at once")
 				assert.ErrorIs(t, err, ErrWaitTooLong)
 				var we *WaitError
@@ -315,11 +299,73 @@ func TestMaxWaitRefusesAtOnce(t *testing.T) {
 	}
 }
 
+// A wait that depends on running queries (a slot, budget they reserve) is
+// waited for up to MaxWait, and refused then; a waiter that surely cannot
+// make it any more (a pause came) is refused at once.
+func TestMaxWaitWaitsForRunningQueries(t *testing.T) {
+	t.Run("a slot frees in time", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			l := newTestLimiter(t, Config{MaxConcurrent: 1, MaxWait: 10 * time.Second})
+			p, err := l.Acquire(t.Context(), 0)
+			require.NoError(t, err)
+			w := goAcquire(t.Context(), l)
+			time.Sleep(5 * time.Second)
+			pending(t, w, "waits for the slot instead of being refused")
+			l.Settle(p, 0)
+			require.NoError(t, returned(t, w).err)
+		})
+	})
+	for _, tt := range []struct {
+		name   string
+		cfg    Config
+		reason Reason
+	}{
+		{"concurrency", Config{MaxConcurrent: 1, MaxWait: 10 * time.Second}, ReasonConcurrency},
+		{"reserved budget", Config{CostBudgetHourly: 1, QueryBudget: 1, MaxWait: 10 * time.Second}, ReasonBudget},
+	} {
+		t.Run(tt.name+" held past MaxWait", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newTestLimiter(t, tt.cfg)
+				_, err := l.Acquire(t.Context(), 0)
+				require.NoError(t, err)
+				w := goAcquire(t.Context(), l)
+				time.Sleep(10*time.Second - time.Nanosecond)
+				pending(t, w, "waits for a running query instead of being refused")
+				time.Sleep(time.Nanosecond)
+				r := returned(t, w) // refused when MaxWait is over
+				var we *WaitError
+				require.ErrorAs(t, r.err, &we)
+				assert.Equal(t, tt.reason, we.Reason)
+				assert.Zero(t, we.RetryAfter, "unknown: a running query must settle")
+				assert.Equal(t, uint64(1), l.Stats().Refused)
+			})
+		})
+	}
+	t.Run("a pause makes it sure", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			l := newTestLimiter(t, Config{MaxConcurrent: 1, MaxWait: time.Minute})
+			_, err := l.Acquire(t.Context(), 0)
+			require.NoError(t, err)
+			w := goAcquire(t.Context(), l)
+			time.Sleep(time.Second)
+			pending(t, w)
+			start := time.Now()
+			l.Pause(start.Add(5 * time.Minute))
+			r := returned(t, w)
+			assert.Equal(t, start, time.Now(), "refused as soon as it cannot make it")
+			var we *WaitError
+			require.ErrorAs(t, r.err, &we)
+			assert.Equal(t, ReasonPaused, we.Reason)
+			assert.Equal(t, 5*time.Minute, we.RetryAfter)
+		})
+	})
+}
+
 // acquireN returns a setup that acquires n permits.
 func acquireN(n int) func(t *testing.T, l *Limiter) {
 	return func(t *testing.T, l *Limiter) {
 		for range n {
-			_, err := l.Acquire(t.Context())
+			_, err := l.Acquire(t.Context(), 0)
 			require.NoError(t, err)
 		}
 	}
@@ -327,13 +373,13 @@ func acquireN(n int) func(t *testing.T, l *Limiter) {
 
 func TestBudgetThroughTheActor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newTestLimiter(t, Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, MaxConcurrent: Unlimited, CostEstimate: 4})
+		l := newTestLimiter(t, Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, MaxConcurrent: Unlimited, QueryBudget: 4})
 		start := time.Now()
 		var permits []Permit
-		for _, want := range []float64{10, 6, 2} { // the default budget is 10 USD
-			p, err := l.Acquire(t.Context())
+		for _, want := range []float64{4, 4, 2} { // the default budget is 10 USD
+			p, err := l.Acquire(t.Context(), 0)
 			require.NoError(t, err)
-			assert.InDelta(t, want, p.BudgetRemaining, 1e-9)
+			assert.InDelta(t, want, p.CapUSD, 1e-9)
 			permits = append(permits, p)
 		}
 		w := goAcquire(t.Context(), l)
@@ -343,7 +389,7 @@ func TestBudgetThroughTheActor(t *testing.T) {
 		l.Settle(permits[0], 3) // spent 3 + reserved 6: still 9 < 10
 		r := returned(t, w)
 		require.NoError(t, r.err)
-		assert.InDelta(t, 1, r.permit.BudgetRemaining, 1e-9)
+		assert.InDelta(t, 1, r.permit.CapUSD, 1e-9)
 		l.Settle(permits[1], 4)
 		l.Settle(permits[2], 2)
 		l.Settle(r.permit, 1)
@@ -354,7 +400,7 @@ func TestBudgetThroughTheActor(t *testing.T) {
 
 		// 10 USD spent at minute 1: the next query waits until they leave
 		// the rolling hour.
-		_, err := l.Acquire(t.Context())
+		_, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		assert.Equal(t, 61*time.Minute, time.Since(start))
 	})
@@ -365,7 +411,7 @@ func TestConcurrencyCapDefaultsToFour(t *testing.T) {
 		l := newTestLimiter(t, Config{})
 		var permits []Permit
 		for range 4 {
-			p, err := l.Acquire(t.Context())
+			p, err := l.Acquire(t.Context(), 0)
 			require.NoError(t, err)
 			permits = append(permits, p)
 		}
@@ -403,7 +449,7 @@ func TestCloseWakesEveryWaiter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, err := New(onlyMinute(1))
 		require.NoError(t, err)
-		p, err := l.Acquire(t.Context())
+		p, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		var waiters []<-chan result
 		for range 3 {
@@ -420,7 +466,7 @@ func TestCloseWakesEveryWaiter(t *testing.T) {
 		}
 
 		// Nothing blocks on the stopped actor.
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		assert.ErrorIs(t, err, ErrClosed)
 		l.Settle(p, 1)
 		l.Pause(time.Now().Add(time.Hour))
@@ -444,12 +490,12 @@ func TestServe(t *testing.T) {
 			require.FailNow(t, "Serve returned early", "%v", err)
 		default:
 		}
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		require.NoError(t, err, "works while served")
 
 		cancel()
 		assert.ErrorIs(t, <-served, context.Canceled)
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		assert.ErrorIs(t, err, ErrClosed, "Serve closed the limiter when its ctx ended")
 		assert.ErrorIs(t, l.Serve(t.Context()), ErrClosed, "a closed limiter's Serve returns at once")
 	})
@@ -482,7 +528,7 @@ func TestPanicFailsWaitersAndTheLoopGoesOn(t *testing.T) {
 		require.NoError(t, err)
 		defer l.Close()
 		start := time.Now()
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		w1 := goAcquire(t.Context(), l)
 		w2 := goAcquire(t.Context(), l)
@@ -496,7 +542,7 @@ func TestPanicFailsWaitersAndTheLoopGoesOn(t *testing.T) {
 		}
 
 		// The request being handled when the actor panics is answered too.
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		var pe *PanicError
 		require.ErrorAs(t, err, &pe)
 		assert.Equal(t, "again", pe.Value)
@@ -505,7 +551,7 @@ func TestPanicFailsWaitersAndTheLoopGoesOn(t *testing.T) {
 		s := l.Stats()
 		assert.Equal(t, uint64(1), s.Admitted)
 		assert.Equal(t, 0.0, s.MinuteTokens)
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		assert.Equal(t, time.Minute, time.Since(start))
 	})
@@ -513,10 +559,10 @@ func TestPanicFailsWaitersAndTheLoopGoesOn(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newTestLimiter(t, Config{QueriesPerMinute: 10, QueriesPerHour: 100, CostEstimate: 0.25})
-		p, err := l.Acquire(t.Context())
+		l := newTestLimiter(t, Config{QueriesPerMinute: 10, QueriesPerHour: 100, QueryBudget: 0.25})
+		p, err := l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
-		_, err = l.Acquire(t.Context())
+		_, err = l.Acquire(t.Context(), 0)
 		require.NoError(t, err)
 		l.Settle(p, 1.5)
 		s := l.Stats()
@@ -525,19 +571,21 @@ func TestStats(t *testing.T) {
 		assert.InDelta(t, 1.5, s.SpentUSD, 1e-9)
 		assert.InDelta(t, 0.25, s.ReservedUSD, 1e-9)
 		assert.Equal(t, 10.0, s.BudgetUSD)
+		assert.Equal(t, 0.25, s.QueryBudgetUSD)
 		assert.Equal(t, 1, s.InFlight)
 		assert.Equal(t, uint64(2), s.Admitted)
 		time.Sleep(6 * time.Second)
 		assert.InDelta(t, 9, l.Stats().MinuteTokens, 1e-9, "a token every 6 s")
 
 		off := newTestLimiter(t, Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited})
-		p, err = off.Acquire(t.Context())
+		p, err = off.Acquire(t.Context(), 0)
 		require.NoError(t, err)
-		assert.True(t, math.IsInf(p.BudgetRemaining, 1))
+		assert.Zero(t, p.CapUSD, "no cap asked for, none given")
 		s = off.Stats()
 		assert.Equal(t, -1.0, s.MinuteTokens)
 		assert.Equal(t, -1.0, s.HourTokens)
 		assert.Equal(t, -1.0, s.BudgetUSD)
+		assert.Equal(t, -1.0, s.QueryBudgetUSD)
 	})
 }
 
@@ -605,7 +653,7 @@ func TestManyWaitersShareOneTimer(t *testing.T) {
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				_, err := l.Acquire(t.Context())
+				_, err := l.Acquire(t.Context(), 0)
 				assert.NoError(t, err)
 			})
 		}
@@ -619,7 +667,7 @@ func TestManyWaitersShareOneTimer(t *testing.T) {
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	l, err := New(Config{}) // real clock
 	require.NoError(t, err)
-	_, err = l.Acquire(t.Context())
+	_, err = l.Acquire(t.Context(), 0)
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
 	goleak.VerifyNone(t)
@@ -630,11 +678,11 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 // Settle never blocks.
 func TestSettleOverflowAndAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l, err := New(Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, MaxConcurrent: Unlimited, CostBudgetHourly: 1000})
+		l, err := New(Config{QueriesPerMinute: Unlimited, QueriesPerHour: Unlimited, MaxConcurrent: Unlimited, CostBudgetHourly: 1000, QueryBudget: 1})
 		require.NoError(t, err)
 		var permits []Permit
 		for range 200 {
-			p, err := l.Acquire(t.Context())
+			p, err := l.Acquire(t.Context(), 0)
 			require.NoError(t, err)
 			permits = append(permits, p)
 		}

@@ -73,9 +73,9 @@ type oracle struct {
 	start        time.Time
 	minute, hour *windowOracle
 	budget       float64 // < 0: off
-	fixed        float64 // fixed estimate; 0: mean of the last 16 costs
-	recent       []float64
-	charges      []charge // the last hour's
+	queryBudget  float64 // the default cap
+	minBudget    float64 // the least cap that admits a query
+	charges      []oracleCharge // the last hour's
 	sum          float64  // of charges
 	reserved     map[uint64]float64
 	maxInFlight  int
@@ -89,7 +89,8 @@ func newOracle(cfg Config, start time.Time) *oracle {
 		minute:      newWindowOracle(cfg.QueriesPerMinute, time.Minute),
 		hour:        newWindowOracle(cfg.QueriesPerHour, time.Hour),
 		budget:      cfg.CostBudgetHourly,
-		fixed:       cfg.CostEstimate,
+		queryBudget: cfg.QueryBudget,
+		minBudget:   cfg.MinQueryBudget,
 		reserved:    make(map[uint64]float64),
 		maxInFlight: cfg.MaxConcurrent,
 	}
@@ -119,26 +120,20 @@ func (o *oracle) reservedSum() float64 {
 	return s
 }
 
-func (o *oracle) estimate() float64 {
-	if o.fixed > 0 {
-		return o.fixed
+// capOf returns the cap a query asking for want (0: the default) asks,
+// and the least unreserved budget that admits it.
+func (o *oracle) capOf(want float64) (capUSD, need float64) {
+	if want == 0 {
+		want = o.queryBudget
 	}
-	if len(o.recent) == 0 {
-		return 0
-	}
-	n := min(len(o.recent), 16)
-	s := 0.0
-	for _, c := range o.recent[len(o.recent)-n:] {
-		s += c
-	}
-	return s / float64(n)
+	return want, min(want, o.minBudget)
 }
 
 // firstAdmissible returns the earliest time, not before now, at which the
 // head of the queue may be admitted if nothing else happens; ok is false
 // when that waits for a settle. It errs late (a budget margin), never
 // early.
-func (o *oracle) firstAdmissible(now time.Time) (time.Time, bool) {
+func (o *oracle) firstAdmissible(now time.Time, want float64) (time.Time, bool) {
 	if o.maxInFlight >= 0 && len(o.reserved) >= o.maxInFlight {
 		return time.Time{}, false
 	}
@@ -150,14 +145,15 @@ func (o *oracle) firstAdmissible(now time.Time) (time.Time, bool) {
 	}
 	e = max(e, o.secs(o.pausedUntil))
 	if o.budget >= 0 {
-		margin := budgetSlack + 1e-9 // the limiter keeps budgetSlack unspent
+		_, need := o.capOf(want)
+		margin := 1e-9 // errs late
 		reserved := o.reservedSum()
-		if reserved >= o.budget-margin {
+		if reserved > o.budget-need-margin {
 			return time.Time{}, false
 		}
 		s := o.spent(now)
 		for _, c := range o.charges {
-			if s+reserved < o.budget-margin {
+			if s+reserved <= o.budget-need-margin {
 				break
 			}
 			s -= c.usd
@@ -168,7 +164,7 @@ func (o *oracle) firstAdmissible(now time.Time) (time.Time, bool) {
 }
 
 // admit checks an admission against every limit and records it.
-func (o *oracle) admit(t *testing.T, now time.Time, p Permit) {
+func (o *oracle) admit(t *testing.T, now time.Time, p Permit, want float64) {
 	t.Helper()
 	s := o.secs(now)
 	if o.minute != nil {
@@ -181,32 +177,47 @@ func (o *oracle) admit(t *testing.T, now time.Time, p Permit) {
 		require.Less(t, len(o.reserved), o.maxInFlight, "concurrency cap broken at %v", now)
 	}
 	require.False(t, now.Before(o.pausedUntil), "admitted at %v while paused until %v", now, o.pausedUntil)
-	remaining := math.Inf(1)
-	if o.budget >= 0 {
-		remaining = o.budget - o.spent(now) - o.reservedSum()
-		// Admission needs spent + reserved < budget - budgetSlack: the
-		// remainder the permit reports must be above budgetSlack, and
-		// match the oracle's.
-		require.Greater(t, remaining, budgetSlack-1e-9, "admitted at %v with less than budgetSlack left", now)
-		require.Greater(t, remaining, -1e-9, "admitted at %v with the budget used up", now)
-		require.InDelta(t, remaining, p.BudgetRemaining, 1e-9)
-		require.Positive(t, p.BudgetRemaining, "admitted at %v with spent + reserved at the budget", now)
+	if o.budget < 0 {
+		require.Equal(t, want, p.CapUSD, "with the budget off the cap is what was asked")
+		o.reserved[p.id] = 0
+		return
 	}
-	o.reserved[p.id] = min(o.estimate(), remaining)
+	// The invariant: a query's cap is at most the unreserved budget at
+	// its admission, and at least its need.
+	unreserved := o.budget - o.spent(now) - o.reservedSum()
+	capUSD, need := o.capOf(want)
+	require.GreaterOrEqual(t, unreserved, need-1e-9, "admitted at %v with less than its need unreserved", now)
+	require.LessOrEqual(t, p.CapUSD, unreserved+1e-9, "a cap above the unreserved budget at %v", now)
+	require.InDelta(t, min(capUSD, unreserved), p.CapUSD, 1e-9)
+	require.GreaterOrEqual(t, p.CapUSD, MinCapUSD)
+	o.reserved[p.id] = p.CapUSD
 }
 
-// settle records a settle and checks the budget over the last hour.
+// settle records a settle and checks the budget over the last hour: the
+// spend is at most the budget plus what the queries charged in that hour
+// spent past their caps (the in-answer bound of the orchestrator).
 func (o *oracle) settle(t *testing.T, now time.Time, id uint64, usd float64) {
 	t.Helper()
+	over := max(0, usd-o.reserved[id])
 	delete(o.reserved, id)
-	o.recent = append(o.recent, usd)
 	if usd > 0 {
-		o.charges = append(o.charges, charge{at: now, usd: usd})
+		o.charges = append(o.charges, oracleCharge{at: now, usd: usd, over: over})
 		o.sum += usd
 	}
 	if o.budget >= 0 {
-		require.LessOrEqual(t, o.spent(now), o.budget+1e-9, "more than the budget charged in the hour before %v", now)
+		o.spent(now)
+		overs := 0.0
+		for _, c := range o.charges {
+			overs += c.over
+		}
+		require.LessOrEqual(t, o.sum, o.budget+overs+1e-9, "more than the budget (+%v past caps) charged in the hour before %v", overs, now)
 	}
+}
+
+// oracleCharge is one settled cost, with what it spent past its cap.
+type oracleCharge struct {
+	at        time.Time
+	usd, over float64
 }
 
 // simScenario is one random workload.
@@ -218,10 +229,12 @@ type simScenario struct {
 	patience time.Duration // mean time a waiter waits before cancelling
 	runFor   time.Duration // maximum query duration (uniform from 1 s)
 	pauses   time.Duration // mean time between pauses
-	// cost returns the actual cost of a query from a uniform draw u, its
-	// reservation and its BudgetRemaining. It stays within what keeps
-	// the budget strict (see Permit.BudgetRemaining).
-	cost func(u, reservation, remaining float64) float64
+	// want draws the cap a query asks for (0: the default); nil: 0.
+	want func(rng *rand.Rand) float64
+	// cost returns the actual cost of a query from a uniform draw u and
+	// its cap. It may pass the cap by what the orchestrator's in-answer
+	// watch lets through.
+	cost func(u, capUSD float64) float64
 	// binds lists the limits the workload is meant to hit; the test
 	// fails if one never held a waiter back, since it would prove little.
 	binds []Reason
@@ -237,25 +250,36 @@ func (sc simScenario) arrivalGap(rng *rand.Rand, at time.Time) time.Duration {
 
 var simScenarios = []simScenario{
 	{
-		name:     "fixed estimate, six at once",
-		cfg:      Config{QueriesPerMinute: 20, QueriesPerHour: 300, CostBudgetHourly: 20, CostEstimate: 0.1, MaxConcurrent: 6, MaxQueued: Unlimited},
+		name:     "default caps, six at once",
+		cfg:      Config{QueriesPerMinute: 20, QueriesPerHour: 300, CostBudgetHourly: 20, MaxConcurrent: 6, MaxQueued: Unlimited},
 		busy:     2 * time.Second,
 		quiet:    40 * time.Second,
 		patience: 2 * time.Minute,
 		runFor:   20 * time.Second,
 		pauses:   2 * time.Hour,
-		cost:     func(u, reservation, _ float64) float64 { return u * reservation },
+		cost:     func(u, capUSD float64) float64 { return u * u * capUSD * 0.05 },
 		binds:    []Reason{ReasonMinute, ReasonHour, ReasonBudget, ReasonConcurrency, ReasonPaused},
 	},
 	{
-		name:     "mean estimate, one at a time",
+		name:     "caps asked for, one at a time, some spent past",
 		cfg:      Config{QueriesPerMinute: 3, QueriesPerHour: 200, CostBudgetHourly: 12, MaxConcurrent: 1, MaxQueued: Unlimited},
 		busy:     5 * time.Second,
 		quiet:    time.Minute,
 		patience: 10 * time.Minute,
 		runFor:   30 * time.Second,
 		pauses:   3 * time.Hour,
-		cost:     func(u, _, remaining float64) float64 { return min(remaining, 0.2*u) },
+		want: func(rng *rand.Rand) float64 {
+			if rng.IntN(3) == 0 {
+				return 0
+			}
+			return MinCapUSD + rng.Float64()*2
+		},
+		cost: func(u, capUSD float64) float64 {
+			if u > 0.9 {
+				return capUSD + 0.004 // stopped a stream event past its cap
+			}
+			return min(capUSD, 0.2*u)
+		},
 		binds:    []Reason{ReasonMinute, ReasonBudget, ReasonConcurrency, ReasonPaused},
 	},
 }
@@ -281,6 +305,7 @@ type simWaiter struct {
 	patience time.Duration
 	runFor   time.Duration
 	u        float64 // cost draw
+	want     float64 // the cap asked for
 	first    time.Time
 	bounded  bool // first is set
 	admitted bool
@@ -338,6 +363,9 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			runFor:   time.Second + time.Duration(rng.Int64N(int64(sc.runFor))),
 			u:        rng.Float64(),
 		}
+		if sc.want != nil {
+			w.want = sc.want(rng)
+		}
 		heap.Push(events, simEvent{at: at, kind: evArrive, w: w})
 	}
 	for at := t0.Add(expDuration(rng, sc.pauses)); at.Before(end); at = at.Add(expDuration(rng, sc.pauses)) {
@@ -360,10 +388,10 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 		if w.bounded {
 			require.False(t, now.After(w.first.Add(tick)), "admitted at %v, first admissible at %v", now, w.first)
 		}
-		o.admit(t, now, p)
+		o.admit(t, now, p, w.want)
 		w.admitted = true
 		admitted++
-		cost := sc.cost(w.u, o.reserved[p.id], p.BudgetRemaining)
+		cost := sc.cost(w.u, p.CapUSD)
 		heap.Push(events, simEvent{at: now.Add(w.runFor), kind: evSettle, p: p, cost: cost})
 	}
 
@@ -371,7 +399,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 		var wake time.Time
 		head := front()
 		if head != nil {
-			at, reason, known := c.readyAt(now, 0)
+			at, reason, known := c.readyAt(now, 0, 0, c.askFor(head.want))
 			blockedBy[reason]++
 			if known {
 				require.True(t, at.After(now), "the core says ready at %v but did not admit", at)
@@ -395,7 +423,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			switch e.kind {
 			case evArrive:
 				if front() == nil {
-					if p, ok := c.admit(now); ok {
+					if p, ok := c.admit(now, c.askFor(e.w.want)); ok {
 						admit(e.w, p)
 						continue
 					}
@@ -417,7 +445,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			}
 		}
 		for w := front(); w != nil; w = front() {
-			p, ok := c.admit(now)
+			p, ok := c.admit(now, c.askFor(w.want))
 			if !ok {
 				break
 			}
@@ -425,7 +453,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			admit(w, p)
 		}
 		if w := front(); w != nil {
-			w.first, w.bounded = o.firstAdmissible(now)
+			w.first, w.bounded = o.firstAdmissible(now, w.want)
 		}
 	}
 	t.Logf("seed %d: %d admitted, %d cancelled, head blocked by %v", seed, admitted, cancelled, blockedBy)
@@ -453,7 +481,7 @@ func TestPropertyActor(t *testing.T) {
 }
 
 func runActorSim(t *testing.T, seed uint64, length time.Duration) {
-	cfg := Config{QueriesPerMinute: 12, QueriesPerHour: 240, CostBudgetHourly: 4, CostEstimate: 0.1, MaxConcurrent: 2, MaxQueued: 50}
+	cfg := Config{QueriesPerMinute: 12, QueriesPerHour: 240, CostBudgetHourly: 4, QueryBudget: 0.1, MaxConcurrent: 2, MaxQueued: 50}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	l := newTestLimiter(t, cfg)
 	start := time.Now()
@@ -489,7 +517,7 @@ func runActorSim(t *testing.T, seed uint64, length time.Duration) {
 			arrival := time.Now()
 			ctx, cancel := context.WithTimeout(t.Context(), patience)
 			defer cancel()
-			p, err := l.Acquire(ctx)
+			p, err := l.Acquire(ctx, 0)
 			if err != nil {
 				mu.Lock()
 				errs[err.Error()]++
@@ -502,7 +530,8 @@ func runActorSim(t *testing.T, seed uint64, length time.Duration) {
 			assert.LessOrEqual(t, inFlight, cfg.MaxConcurrent)
 			mu.Unlock()
 			time.Sleep(runFor)
-			cost := u * min(cfg.CostEstimate, p.BudgetRemaining)
+			assert.LessOrEqual(t, p.CapUSD, cfg.QueryBudget)
+			cost := u * p.CapUSD
 			mu.Lock()
 			inFlight--
 			charges = append(charges, charge{at: time.Now(), usd: cost})

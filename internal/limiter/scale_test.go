@@ -96,7 +96,7 @@ func TestScaleWaiters(t *testing.T) {
 		Clock:            clk,
 	})
 	require.NoError(t, err)
-	first, err := l.Acquire(context.Background())
+	first, err := l.Acquire(context.Background(), 0)
 	require.NoError(t, err)
 	defer l.Settle(first, 0)
 
@@ -107,7 +107,7 @@ func TestScaleWaiters(t *testing.T) {
 	base := heapAlloc()
 	for range n {
 		waiters.Go(func() {
-			_, err := l.Acquire(ctx)
+			_, err := l.Acquire(ctx, 0)
 			errs <- err
 		})
 	}
@@ -152,7 +152,7 @@ func TestScaleWakeup(t *testing.T) {
 	var l *Limiter
 	hook := func(m message) {
 		if _, ok := m.(*acquireReq); ok {
-			readyAt, _, _ = l.core.readyAt(l.clock.Now(), l.queue.len)
+			readyAt, _, _ = l.core.readyAt(l.clock.Now(), l.queue.len, 0, l.core.askFor(0))
 		}
 	}
 	l, err := newLimiter(Config{
@@ -165,14 +165,14 @@ func TestScaleWakeup(t *testing.T) {
 	defer l.Close()
 	ctx := context.Background()
 	for range perMinute { // empty the bucket
-		p, err := l.Acquire(ctx)
+		p, err := l.Acquire(ctx, 0)
 		require.NoError(t, err)
 		l.Settle(p, 0)
 	}
 
 	late := make([]time.Duration, 0, waits)
 	for range waits {
-		p, err := l.Acquire(ctx)
+		p, err := l.Acquire(ctx, 0)
 		released := time.Now()
 		require.NoError(t, err)
 		l.Settle(p, 0)
