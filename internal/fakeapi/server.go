@@ -32,6 +32,11 @@ type Request struct {
 	BodySize int
 	Body     []byte
 	Answer   string // what the server answered, such as "text(11 B)", "error(429)", "head"
+	// Events is how many SSE events of the answer were written, and
+	// Complete whether all of them were (false while it streams, and when
+	// the client went away or a cut closed the stream early).
+	Events   int
+	Complete bool
 }
 
 // IsMessages reports whether r is a POST to MessagesPath, the requests that
@@ -240,10 +245,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	a, toolID := s.next()
 	rec.Answer = a.String()
-	s.record(rec)
+	i := s.record(rec)
 	defer s.leave()
 	st := stream{w: w, r: r, a: a, done: s.done, model: rec.Model, toolID: toolID, sse: rec.Stream}
-	st.serve()
+	complete := st.serve()
+	s.mu.Lock()
+	s.requests[i].Events, s.requests[i].Complete = st.sent, complete
+	s.mu.Unlock()
 }
 
 // next takes the next answer and counts the request in flight.
@@ -295,10 +303,12 @@ func (s *Server) WaitInFlight(ctx context.Context, n int) error {
 	}
 }
 
-func (s *Server) record(r Request) {
+// record appends r and returns its index.
+func (s *Server) record(r Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, r)
+	return len(s.requests) - 1
 }
 
 // errorBody is the JSON body of an error answer.

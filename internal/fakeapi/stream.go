@@ -26,58 +26,61 @@ type event struct {
 	data any
 }
 
-func (st *stream) serve() {
+// serve writes the answer and reports whether all of it was written.
+func (st *stream) serve() (complete bool) {
 	for k, v := range st.a.headers {
 		st.w.Header().Set(k, v)
 	}
 	switch st.a.kind {
 	case kindDrop:
 		st.hangUp()
-		return
+		return false
 	case kindError:
 		st.w.Header().Set("Content-Type", "application/json")
 		st.w.WriteHeader(st.a.status)
 		st.w.Write(errorBody(st.a.errType, st.a.text))
-		return
+		return true
 	}
 	if !st.sse {
-		st.serveJSON()
-		return
+		return st.serveJSON()
 	}
 	st.w.Header().Set("Content-Type", "text/event-stream")
 	st.w.Header().Set("Cache-Control", "no-cache")
 	st.w.WriteHeader(http.StatusOK)
-	for i, ev := range st.events() {
+	events := st.events()
+	for i, ev := range events {
 		if i > 0 && !st.pause() {
-			return
+			return false
 		}
 		if err := st.write(ev); err != nil {
-			return
+			return false
 		}
 		if st.a.cutAfter > 0 && st.sent >= st.a.cutAfter {
 			st.hangUp()
-			return
+			return st.sent == len(events)
 		}
 	}
+	return true
 }
 
 // serveJSON answers a request without "stream": true, such as the CLI's
 // fallback after a broken stream, with the whole message as one JSON object.
 // Gate and delay hold the answer back once; a cut sends half of the body.
-func (st *stream) serveJSON() {
+func (st *stream) serveJSON() (complete bool) {
 	body, _ := json.Marshal(st.message())
 	st.w.Header().Set("Content-Type", "application/json")
 	if !st.pause() {
-		return
+		return false
 	}
 	if st.a.cutAfter > 0 {
 		st.w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		st.w.WriteHeader(http.StatusOK)
 		st.w.Write(body[:len(body)/2])
 		st.hangUp()
-		return
+		return false
 	}
-	st.w.Write(body)
+	_, err := st.w.Write(body)
+	return err == nil
 }
 
 // message is the whole answer as a non-streaming Messages API response.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,7 @@ const (
 	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
 	OpCat           Op = "cat"            // copy the file at Path to stdout
 	OpEcho          Op = "echo"           // read stdin to EOF, answer it back as a successful run
+	OpSpend         Op = "spend"          // a successful run costing USD, or its --max-budget-usd if less
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -66,7 +68,13 @@ type Step struct {
 	EnvKeys  []string       `json:"env_keys,omitempty"`
 	Script   Script         `json:"script,omitempty"`
 	Setsid   bool           `json:"setsid,omitempty"` // Spawn: in a session of its own
+	USD      float64        `json:"usd,omitempty"`
 }
+
+// Spend plays a successful run (init, assistant, result) whose result
+// reports a cost of usd, or of the --max-budget-usd it was given if that
+// is less: a CLI that spends all it may, up to usd.
+func Spend(usd float64) Step { return Step{Op: OpSpend, USD: usd} }
 
 // Echo reads the prompt from stdin and plays a successful run (init,
 // assistant, result, at no cost) whose answer is the prompt itself.
@@ -250,6 +258,24 @@ func play(st Step) error {
 			return err
 		}
 		for _, step := range Success(string(prompt), 0) {
+			if step.Op == OpStdout {
+				if err := play(step); err != nil {
+					return err
+				}
+			}
+		}
+	case OpSpend:
+		cost := st.USD
+		for _, arg := range os.Args[1:] {
+			if v, ok := strings.CutPrefix(arg, "--max-budget-usd="); ok {
+				capUSD, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return err
+				}
+				cost = min(cost, capUSD)
+			}
+		}
+		for _, step := range Success("spent", cost) {
 			if step.Op == OpStdout {
 				if err := play(step); err != nil {
 					return err

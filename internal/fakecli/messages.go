@@ -88,3 +88,49 @@ func quote(v any) string {
 	}
 	return string(b)
 }
+
+// StreamEventLine is a stream_event line (written with
+// --include-partial-messages) carrying the raw Messages API event, a JSON
+// object.
+func StreamEventLine(event string) string {
+	return fmt.Sprintf(`{"type":"stream_event","event":%s,"session_id":%q,"parent_tool_use_id":null,"uuid":"00000000-0000-4000-8000-000000000014"}`, event, SessionID)
+}
+
+// MessageStartEvent is a message_start event of message id reporting
+// inputTokens for model.
+func MessageStartEvent(id, model string, inputTokens int) string {
+	return fmt.Sprintf(`{"type":"message_start","message":{"id":%q,"type":"message","role":"assistant","model":%q,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"output_tokens":1}}}`, id, model, inputTokens)
+}
+
+// TextDeltaEvent is a content_block_delta event carrying text.
+func TextDeltaEvent(text string) string {
+	return fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}`, quote(text))
+}
+
+// MessageDeltaEvent is the message_delta event that ends a message with
+// its final output token count.
+func MessageDeltaEvent(outputTokens int) string {
+	return fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":%d}}`, outputTokens)
+}
+
+// UsageLine is an assistant message of message id and model with one
+// text block and the given usage.
+func UsageLine(id, model string, inputTokens, outputTokens int) string {
+	return fmt.Sprintf(`{"type":"assistant","message":{"id":%q,"type":"message","role":"assistant","model":%q,"content":[{"type":"text","text":"partial"}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}},"parent_tool_use_id":null,"session_id":%q,"uuid":"00000000-0000-4000-8000-000000000015"}`,
+		id, model, inputTokens, outputTokens, SessionID)
+}
+
+// PricedResultLine is a successful result line costing costUSD whose
+// modelUsage says model used inputTokens and outputTokens for it.
+func PricedResultLine(model string, inputTokens, outputTokens int, costUSD float64) string {
+	return fmt.Sprintf(`{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"duration_ms":712,"duration_api_ms":650,"num_turns":1,"result":"priced","stop_reason":"end_turn","session_id":%q,"total_cost_usd":%s,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d,"service_tier":"standard"},"modelUsage":{%q:{"inputTokens":%d,"outputTokens":%d,"cacheReadInputTokens":0,"cacheCreationInputTokens":0,"webSearchRequests":0,"costUSD":%s,"contextWindow":200000,"maxOutputTokens":32000}},"permission_denials":[],"terminal_reason":"completed","uuid":"00000000-0000-4000-8000-000000000016"}`,
+		SessionID, quote(costUSD), inputTokens, outputTokens, model, inputTokens, outputTokens, quote(costUSD))
+}
+
+// InterruptedResultLine is the result of an interrupted run as the CLI
+// writes it: error_during_execution, and a total that leaves out the
+// interrupted request (totalUSD, the spend before it).
+func InterruptedResultLine(totalUSD float64) string {
+	return fmt.Sprintf(`{"type":"result","subtype":"error_during_execution","is_error":true,"api_error_status":null,"duration_ms":300,"duration_api_ms":0,"num_turns":1,"result":"","stop_reason":null,"session_id":%q,"total_cost_usd":%s,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0},"modelUsage":{},"permission_denials":[],"terminal_reason":"aborted_streaming","uuid":"00000000-0000-4000-8000-000000000017"}`,
+		SessionID, quote(totalUSD))
+}

@@ -3,7 +3,10 @@ package limiter
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -698,4 +701,52 @@ func TestSettleOverflowAndAfterClose(t *testing.T) {
 			l.Settle(p, 0.5) // a deadlock here fails the synctest bubble
 		}
 	})
+}
+
+// panickyHandler is a user's slog handler with a bug: it panics on records
+// whose message contains trigger.
+type panickyHandler struct {
+	trigger string
+	panics  *atomic.Int32
+}
+
+func (h panickyHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h panickyHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h panickyHandler) WithGroup(string) slog.Handler            { return h }
+func (h panickyHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.trigger) {
+		h.panics.Add(1)
+		panic("logger bug")
+	}
+	return nil
+}
+
+// A panic in the actor's loop from the user's Logger (here when a nonsense
+// cost is settled) is recovered: the caller being served gets a
+// *PanicError instead of hanging, and the limiter goes on. A logger that
+// panics again while the panic is logged cannot kill the actor either.
+func TestLoggerPanicIsRecovered(t *testing.T) {
+	for _, tc := range []struct {
+		trigger string
+		panics  int32
+	}{
+		{"invalid cost", 1},
+		{"limiter:", 2}, // the settle's warning and the recovery's record
+	} {
+		t.Run(tc.trigger, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := panickyHandler{trigger: tc.trigger, panics: new(atomic.Int32)}
+				l := newTestLimiter(t, Config{Logger: slog.New(h)})
+				p, err := l.Acquire(t.Context(), 0)
+				require.NoError(t, err)
+				l.Settle(p, -1) // applied when the next request arrives
+				_, err = l.Acquire(t.Context(), 0)
+				var pe *PanicError
+				require.ErrorAs(t, err, &pe, "the request served during the panic")
+				assert.Equal(t, tc.panics, h.panics.Load())
+				_, err = l.Acquire(t.Context(), 0)
+				require.NoError(t, err, "the limiter did not resume after the panic")
+			})
+		})
+	}
 }

@@ -72,11 +72,11 @@ func (w *windowOracle) earliest() float64 {
 type oracle struct {
 	start        time.Time
 	minute, hour *windowOracle
-	budget       float64 // < 0: off
-	queryBudget  float64 // the default cap
-	minBudget    float64 // the least cap that admits a query
+	budget       float64        // < 0: off
+	queryBudget  float64        // the default cap
+	minBudget    float64        // the least cap that admits a query
 	charges      []oracleCharge // the last hour's
-	sum          float64  // of charges
+	sum          float64        // of charges
 	reserved     map[uint64]float64
 	maxInFlight  int
 	pausedUntil  time.Time
@@ -280,7 +280,7 @@ var simScenarios = []simScenario{
 			}
 			return min(capUSD, 0.2*u)
 		},
-		binds:    []Reason{ReasonMinute, ReasonBudget, ReasonConcurrency, ReasonPaused},
+		binds: []Reason{ReasonMinute, ReasonBudget, ReasonConcurrency, ReasonPaused},
 	},
 }
 

@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"fmt"
-	"math"
 	"testing"
 	"time"
 
@@ -47,22 +46,6 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
-
-func TestBudgetCap(t *testing.T) {
-	inf := math.Inf(1)
-	for _, tc := range []struct{ user, remaining, want float64 }{
-		{0, inf, 0},                   // no budget, no cap: no flag
-		{2, inf, 2},                   // only the caller's cap
-		{0, 1.3, 1.3},                 // only the hourly budget
-		{5, 1.3, 1.3},                 // the smaller wins
-		{0.05, 1.3, 0.05},             // the smaller wins
-		{0, 0.30000000000000004, 0.3}, // whole micro-dollars, rounded down
-		{0, 0.0000019, 0.000001},      // rounded down, never up
-	} {
-		assert.Equal(t, tc.want, budgetCap(tc.user, tc.remaining), "budgetCap(%v, %v)", tc.user, tc.remaining)
-	}
-}
-
 func TestRejectionNamesTheLimit(t *testing.T) {
 	for _, tc := range []struct {
 		in         error

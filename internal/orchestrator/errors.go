@@ -17,7 +17,8 @@ var (
 	// MaxWait allowed.
 	ErrRateLimited = errors.New("agent: rate limited")
 	// ErrBudgetExhausted: the hourly cost budget is spent, and waiting for it
-	// to roll off would take longer than MaxWait allowed.
+	// to roll off would take longer than MaxWait allowed; or, as a
+	// *BudgetError, a running query was stopped at its cap.
 	ErrBudgetExhausted = errors.New("agent: hourly cost budget exhausted")
 	// ErrCircuitOpen: the circuit breaker is open (or its half-open probes
 	// are all taken); no process was started.
@@ -80,3 +81,19 @@ func rejection(err error) error {
 	}
 	return err
 }
+
+// BudgetError is the error of a query the client stopped while it ran,
+// because its estimated spend passed its cap (its reservation of the
+// hourly budget, or WithMaxBudgetUSD). It matches ErrBudgetExhausted. The
+// query is charged SpentUSD; it counts neither way for the breaker.
+type BudgetError struct {
+	CapUSD   float64 // the query's cap
+	SpentUSD float64 // the estimated spend when it was stopped
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("agent: query stopped at its cap of %.6f USD (estimated spend %.6f USD)", e.CapUSD, e.SpentUSD)
+}
+
+// Unwrap returns ErrBudgetExhausted.
+func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }

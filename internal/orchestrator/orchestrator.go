@@ -54,6 +54,7 @@ type Orchestrator struct {
 	log      *slog.Logger
 
 	unsubscribe func()
+	prices      prices // learned from results, shared by every query
 
 	mu      sync.Mutex
 	closed  bool
@@ -135,9 +136,11 @@ func (o *Orchestrator) Close() error {
 	}
 	o.mu.Unlock()
 
+	// Every query, waiting or running, has been told; once they have all
+	// settled (charges included) the guards close.
+	o.active.Wait()
 	o.limiter.Close()
 	o.breaker.Close()
-	o.active.Wait()
 	o.unsubscribe()
 	close(o.done)
 	return nil
@@ -193,68 +196,87 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		return
 	}
 	defer o.active.Done()
-
-	if err := o.breaker.Check(ctx); err != nil {
-		o.refused(err)
-		yield(nil, rejection(err))
-		return
-	}
-	admission, err := o.limiter.Acquire(ctx)
-	if err != nil {
-		o.refused(err)
-		yield(nil, rejection(err))
-		return
-	}
-	permit, err := o.breaker.Allow(ctx)
-	if err != nil {
-		o.limiter.Settle(admission, 0)
-		o.refused(err)
-		yield(nil, rejection(err))
-		return
-	}
-
-	runCtx := ctx
-	if o.timeout > 0 {
-		var cancelTimeout context.CancelFunc
-		runCtx, cancelTimeout = o.clock.WithTimeout(ctx, o.timeout)
-		defer cancelTimeout()
-	}
-	runCtx, cancel := context.WithCancelCause(runCtx)
+	// Close cancels qctx with ErrClosed, whether the query waits or runs.
+	qctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer o.track(cancel)()
 
-	req.MaxBudgetUSD = budgetCap(req.MaxBudgetUSD, admission.BudgetRemaining)
+	if err := o.breaker.Check(qctx); err != nil {
+		o.refused(err)
+		yield(nil, rejection(closedOr(qctx, err)))
+		return
+	}
+	admission, err := o.limiter.Acquire(qctx, req.MaxBudgetUSD)
+	if err != nil {
+		o.refused(err)
+		yield(nil, rejection(closedOr(qctx, err)))
+		return
+	}
+	permit, err := o.breaker.Allow(qctx)
+	if err != nil {
+		o.limiter.Settle(admission, 0)
+		o.refused(err)
+		yield(nil, rejection(closedOr(qctx, err)))
+		return
+	}
+
+	runCtx := qctx
+	if o.timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		runCtx, cancelTimeout = o.clock.WithTimeout(qctx, o.timeout)
+		defer cancelTimeout()
+	}
+	runCtx, stopRun := context.WithCancelCause(runCtx)
+	defer stopRun(nil)
+
+	// The reservation is the run's cap; the client watches the spend
+	// inside the answer, from the partial messages, which the caller sees
+	// only if it asked for them.
+	capUSD := admission.CapUSD
+	req.MaxBudgetUSD = capUSD
+	wantPartial := req.PartialMessages
+	req.PartialMessages = wantPartial || capUSD > 0
+	spend := newMeter(&o.prices)
 
 	var (
 		end   Ending
-		ended bool // the stream ran to its end (no break, no panic)
+		ended bool         // the stream ran to its end (no break, no panic)
+		over  *BudgetError // the watch stopped the run
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
 		// loop body alike: the cost is charged and both guards hear back.
 		// A run counts for the breaker once its outcome is known: it ended,
 		// or its result arrived (a caller may stop ranging there); never
-		// when the caller cancelled or the client closed.
-		var cost float64
-		if end.Result != nil {
-			cost = end.Result.TotalCostUSD
-		}
+		// when the caller cancelled, the client closed or the budget watch
+		// stopped it.
 		outcome := breaker.Ignored
-		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed)
+		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed) || over != nil
 		if (ended || end.Result != nil) && !stopped {
 			outcome = o.classifySafely(end.Result, end.Err())
 		}
-		o.limiter.Settle(admission, cost)
+		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD))
 		o.breaker.Report(permit, outcome)
 	}()
 
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
-		if err != nil {
+		switch {
+		case err != nil && over != nil:
+			err = over // the end of a run the watch stopped
+		case err != nil:
 			err = o.streamError(ctx, runCtx, err)
+		}
+		spend.observe(msg)
+		if capUSD > 0 && over == nil && spend.spent() > capUSD {
+			over = &BudgetError{CapUSD: capUSD, SpentUSD: spend.spent()}
+			stopRun(over) // the stream ends with over as its error
 		}
 		end.Observe(msg, err)
 		switch m := msg.(type) {
 		case *protocol.SystemMessage:
+			if m.Subtype == subtypeStatus && !wantPartial {
+				continue // written because of --include-partial-messages
+			}
 			if r := m.APIRetry; r != nil && r.ErrorStatus == 429 {
 				o.pause(o.clock.Now().Add(time.Duration(r.RetryDelayMS)*time.Millisecond), "api_retry 429")
 			}
@@ -262,12 +284,56 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 			if m.Status == "rejected" && !m.ResetsAt.IsZero() {
 				o.pause(m.ResetsAt, "rate_limit_event rejected")
 			}
+		case *protocol.StreamEvent:
+			if !wantPartial {
+				continue
+			}
 		}
 		if !yield(msg, err) {
 			return
 		}
 	}
 	ended = true
+}
+
+// charge returns what a finished run is charged: its result's cost, or,
+// when the result cannot be trusted or never came, the meter's estimate.
+// Only a run that provably made no billable request is charged 0: one that
+// died before its init line. With nothing to estimate from, the whole
+// reservation is charged.
+func (o *Orchestrator) charge(result *protocol.ResultMessage, m *meter, reservation float64) float64 {
+	switch {
+	case result != nil && validCost(result.TotalCostUSD) && result.Subtype == subtypeInterrupted:
+		// The CLI leaves the interrupted request's spend out of the
+		// total (seen on 2.1.197): charge the estimate when higher.
+		return max(result.TotalCostUSD, m.spent())
+	case result != nil && validCost(result.TotalCostUSD):
+		o.prices.learn(result.ModelUsage)
+		return result.TotalCostUSD
+	case !m.sawInit && result == nil:
+		return 0
+	case m.sawAPI:
+		return m.spent()
+	}
+	return reservation
+}
+
+// subtypeInterrupted is the result subtype of an interrupted run.
+const subtypeInterrupted = "error_during_execution"
+
+// subtypeStatus is the subtype of the system lines the CLI adds with
+// --include-partial-messages.
+const subtypeStatus = "status"
+
+// validCost reports whether usd is a cost a result can be trusted with.
+func validCost(usd float64) bool { return usd >= 0 && !math.IsInf(usd, 1) }
+
+// closedOr returns ErrClosed when Close ended qctx, else err.
+func closedOr(qctx context.Context, err error) error {
+	if errors.Is(context.Cause(qctx), ErrClosed) {
+		return ErrClosed
+	}
+	return err
 }
 
 // classifySafely runs the classifier, which may be user code: a panic in
@@ -308,15 +374,4 @@ func (o *Orchestrator) refused(err error) {
 		return
 	}
 	o.log.Info("query refused", "error", err.Error())
-}
-
-// budgetCap is the --max-budget-usd for a query: the smaller of the caller's
-// cap (0: none) and the hourly budget left at admission (+Inf: none), in
-// whole micro-dollars rounded down but never below one (the limiter admits
-// no query with less left); 0 means no flag.
-func budgetCap(user, remaining float64) float64 {
-	if math.IsInf(remaining, 1) || (user > 0 && user < remaining) {
-		return user
-	}
-	return max(math.Floor(remaining*1e6)/1e6, 1e-6)
 }

@@ -14,14 +14,18 @@ type BatchResult struct {
 
 // RunBatch runs prompts concurrently under the client's own limits and
 // returns one BatchResult per prompt, in input order. At most MaxConcurrent
-// prompts wait or run at a time, so a batch never fills the admission queue
+// prompts (all of them when it is Unlimited) wait or run at a time, so a batch never fills the admission queue
 // by itself. It returns when every prompt has finished or been refused;
 // when ctx ends, the prompts not yet finished end with ctx's error.
 func (c *Client) RunBatch(ctx context.Context, prompts []string, opts ...Option) []BatchResult {
 	results := make([]BatchResult, len(prompts))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(c.maxConcurrent, len(prompts)) {
+	workers := len(prompts)
+	if c.maxConcurrent > 0 {
+		workers = min(c.maxConcurrent, workers)
+	}
+	for range workers {
 		wg.Go(func() {
 			for i := range next {
 				results[i].Result, results[i].Err = c.Run(ctx, prompts[i], opts...)

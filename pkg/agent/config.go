@@ -24,7 +24,8 @@ type Config struct {
 	RateLimit      RateLimitConfig
 	CircuitBreaker CircuitBreakerConfig
 
-	// MaxConcurrent caps the CLI processes running at once (default 4).
+	// MaxConcurrent caps the CLI processes running at once (default 4;
+	// Unlimited: no cap).
 	MaxConcurrent int
 	// MaxQueued caps the callers waiting for admission (default 1000); the
 	// next one gets ErrQueueFull at once.
@@ -57,17 +58,36 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Unlimited, in a RateLimit count or budget field or MaxConcurrent, turns
+// that one limit off; Stats reports an off limit as Unlimited too.
+const Unlimited = -1
+
 // RateLimitConfig configures admission. Queries per minute and per hour are
 // token buckets that refill continuously, like the API's own limits.
+//
+// The cost budget: every query reserves its cap (QueryBudget, or its
+// WithMaxBudgetUSD) out of what the last hour's spend and the running
+// queries' reservations leave of CostBudgetHourly, or all that is left if
+// less; it is passed to the CLI as --max-budget-usd, and the client stops
+// the CLI when the query's estimated spend passes it. A query waits while
+// less than MinQueryBudget is left. See the README for what this bounds.
 type RateLimitConfig struct {
-	QueriesPerMinute int     // default 60
-	QueriesPerHour   int     // default 1000
-	CostBudgetHourly float64 // USD over any rolling 60 minutes, default 10.00
+	QueriesPerMinute int     // default 60; Unlimited: no per-minute window
+	QueriesPerHour   int     // default 1000; Unlimited: no per-hour window
+	CostBudgetHourly float64 // USD over any rolling 60 minutes, default 10.00; Unlimited: no budget
+	// QueryBudget is the cap, in USD, of a query without WithMaxBudgetUSD
+	// (default CostBudgetHourly / MaxConcurrent, or / 4 when MaxConcurrent
+	// is Unlimited). At most CostBudgetHourly.
+	QueryBudget float64
+	// MinQueryBudget is the least cap a query is admitted with (default
+	// 0.01 USD, or the query's own cap if smaller).
+	MinQueryBudget float64
 	// MaxWait refuses at once a query whose wait would exceed it, with
 	// ErrRateLimited or ErrBudgetExhausted (0: wait as long as ctx allows).
 	MaxWait time.Duration
-	// Disabled turns off both windows and the budget. MaxConcurrent and
-	// MaxQueued still apply.
+	// Disabled turns off both windows and the budget (set one field to
+	// Unlimited to turn off only that limit). MaxConcurrent and MaxQueued
+	// still apply.
 	Disabled bool
 }
 
@@ -127,16 +147,17 @@ func DefaultConfig() Config {
 // and maps the public config onto the internal ones.
 func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) {
 	for _, f := range []struct {
-		name string
-		v    int
+		name      string
+		v         int
+		unlimited bool // Unlimited is allowed
 	}{
-		{"MaxConcurrent", c.MaxConcurrent},
-		{"MaxQueued", c.MaxQueued},
-		{"MaxLineBytes", c.MaxLineBytes},
-		{"RateLimit.QueriesPerMinute", c.RateLimit.QueriesPerMinute},
-		{"RateLimit.QueriesPerHour", c.RateLimit.QueriesPerHour},
+		{"MaxConcurrent", c.MaxConcurrent, true},
+		{"MaxQueued", c.MaxQueued, false},
+		{"MaxLineBytes", c.MaxLineBytes, false},
+		{"RateLimit.QueriesPerMinute", c.RateLimit.QueriesPerMinute, true},
+		{"RateLimit.QueriesPerHour", c.RateLimit.QueriesPerHour, true},
 	} {
-		if f.v < 0 {
+		if f.v < 0 && !(f.unlimited && f.v == Unlimited) {
 			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %d", f.name, f.v)
 		}
 	}
@@ -153,14 +174,16 @@ func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) 
 			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %v", f.name, f.v)
 		}
 	}
-	if b := c.RateLimit.CostBudgetHourly; b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
-		return orchestrator.Config{}, fmt.Errorf("agent: Config.RateLimit.CostBudgetHourly must be a finite USD amount >= 0, got %v", b)
+	if b := c.RateLimit.CostBudgetHourly; (b < 0 && b != Unlimited) || math.IsNaN(b) || math.IsInf(b, 0) {
+		return orchestrator.Config{}, fmt.Errorf("agent: Config.RateLimit.CostBudgetHourly must be a finite USD amount >= 0 or Unlimited, got %v", b)
 	}
 
 	lim := limiter.Config{
 		QueriesPerMinute: c.RateLimit.QueriesPerMinute,
 		QueriesPerHour:   c.RateLimit.QueriesPerHour,
 		CostBudgetHourly: c.RateLimit.CostBudgetHourly,
+		QueryBudget:      c.RateLimit.QueryBudget,
+		MinQueryBudget:   c.RateLimit.MinQueryBudget,
 		MaxConcurrent:    c.MaxConcurrent,
 		MaxQueued:        c.MaxQueued,
 		MaxWait:          c.RateLimit.MaxWait,

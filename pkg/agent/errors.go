@@ -13,7 +13,8 @@ var (
 	// pause would keep the query waiting longer than RateLimit.MaxWait.
 	ErrRateLimited = orchestrator.ErrRateLimited
 	// ErrBudgetExhausted: the hourly cost budget is spent and would not roll
-	// off within RateLimit.MaxWait.
+	// off within RateLimit.MaxWait (a *RejectedError), or a running query
+	// was stopped at its cap (a *BudgetError).
 	ErrBudgetExhausted = orchestrator.ErrBudgetExhausted
 	// ErrCircuitOpen: the circuit breaker refuses queries for now.
 	ErrCircuitOpen = orchestrator.ErrCircuitOpen
@@ -26,6 +27,13 @@ var (
 // RejectedError carries a refusal's sentinel, the limit that refused and
 // RetryAfter (zero when unknown).
 type RejectedError = orchestrator.RejectedError
+
+// BudgetError is the error of a query the client stopped while it ran,
+// because its estimated spend passed its cap (its reservation of the
+// hourly budget, or WithMaxBudgetUSD). It matches ErrBudgetExhausted; it
+// is not a *RejectedError (the query ran). The query is charged SpentUSD
+// and counts neither way for the breaker.
+type BudgetError = orchestrator.BudgetError
 
 // ErrQueryTimeout: the query ran past Config.QueryTimeout and was stopped.
 var ErrQueryTimeout = orchestrator.ErrQueryTimeout

@@ -7,10 +7,9 @@ package agent_test
 // their own tests, in internal/fakeapi/doc.go.
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,7 +102,9 @@ func TestIntegrationToolUse(t *testing.T) {
 // which must reach the caller complete, followed by the result.
 func TestIntegrationLargeAnswerArrivesWhole(t *testing.T) {
 	t.Parallel()
-	c := realClient(t, nil)
+	// No budget: the in-answer watch would count the 3 MB of text as up to
+	// 3 million output tokens and stop the answer at its cap.
+	c := realClient(t, func(cfg *agent.Config) { cfg.RateLimit.CostBudgetHourly = agent.Unlimited })
 	want := fakeapi.Filler(3 << 20)
 	srv := fakeapi.New(t, fakeapi.Text(want))
 
@@ -264,8 +265,10 @@ func TestIntegrationBadRequestIsNotABreakerFailure(t *testing.T) {
 	assert.EqualValues(t, 1, b.Counts.Ignored)
 }
 
-// A query that costs more than the hourly budget spends it: the next query
-// is refused at once with ErrBudgetExhausted, and never reaches the API.
+// A query whose answer costs more than its cap is stopped by the client
+// once the stream shows it (here the answer's final usage: 20 USD), and
+// charged that: the next query is refused at once with ErrBudgetExhausted,
+// and never reaches the API.
 func TestIntegrationBudgetExhausted(t *testing.T) {
 	t.Parallel()
 	c := realClient(t, func(cfg *agent.Config) {
@@ -276,16 +279,11 @@ func TestIntegrationBudgetExhausted(t *testing.T) {
 	ctx := queryCtx(t)
 	opts := apiOpts(t, srv, 0)
 
-	res, err := c.Run(ctx, "expensive", opts...)
-
-	// The CLI got --max-budget-usd=10, checked after the answer: the run is
-	// charged in full and stops there.
-	var apiErr *agent.APIError
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, "error_max_budget_usd", apiErr.Subtype)
-	require.NotNil(t, res)
-	assert.InDelta(t, 20, res.TotalCostUSD, 1e-6)
-	assert.InDelta(t, 20, c.Stats().Limiter.SpentUSD, 1e-6)
+	_, err := c.Run(ctx, "expensive", opts...)
+	var over *agent.BudgetError
+	require.ErrorAs(t, err, &over)
+	assert.Equal(t, 2.5, over.CapUSD, "the budget over MaxConcurrent")
+	assert.InDelta(t, 20, c.Stats().Limiter.SpentUSD, 1e-6, "800,000 output tokens at 25 USD/M")
 	requests := len(srv.Requests())
 
 	_, err = c.Run(ctx, "one more", opts...)
@@ -297,12 +295,17 @@ func TestIntegrationBudgetExhausted(t *testing.T) {
 	assert.Zero(t, c.Stats().Breaker.Counts.Failures)
 }
 
-// The CLI gets the budget left as --max-budget-usd: with 1.00 USD an hour and
-// 0.60 spent, a 5 USD answer makes the CLI stop the run at its 0.40 limit.
-// The breaker does not count that.
+// The CLI gets the query's cap as --max-budget-usd: with 1.00 USD an hour,
+// one query allowed all of it and 0.60 spent, the next one's cap is the
+// 0.40 left, and its 5 USD answer is stopped by the client and charged in
+// full (the fake API reports all its tokens in one event). The breaker
+// does not count that.
 func TestIntegrationMaxBudgetIsWhatIsLeft(t *testing.T) {
 	t.Parallel()
-	c := realClient(t, func(cfg *agent.Config) { cfg.RateLimit.CostBudgetHourly = 1 })
+	c := realClient(t, func(cfg *agent.Config) {
+		cfg.RateLimit.CostBudgetHourly = 1
+		cfg.RateLimit.QueryBudget = 1
+	})
 	srv := fakeapi.New(t,
 		fakeapi.Usage(0, 24_000),  // 0.60 USD
 		fakeapi.Usage(0, 200_000), // 5 USD
@@ -314,17 +317,10 @@ func TestIntegrationMaxBudgetIsWhatIsLeft(t *testing.T) {
 	assert.Equal(t, "success", res.Subtype)
 	require.InDelta(t, 0.6, res.TotalCostUSD, 1e-6)
 
-	res, err = c.Run(ctx, "too much", apiOpts(t, srv, 0)...)
-
-	var apiErr *agent.APIError
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, "error_max_budget_usd", apiErr.Subtype)
-	assert.Zero(t, apiErr.Status)
-	require.NotNil(t, res)
-	assert.Equal(t, "error_max_budget_usd", res.Subtype)
-	assert.True(t, res.IsError)
-	assert.InDelta(t, 5, res.TotalCostUSD, 1e-6, "charged in full: the CLI checks after the answer")
-	assert.InDelta(t, 0.4, budgetReached(t, res), 1e-5, "the CLI's --max-budget-usd")
+	_, err = c.Run(ctx, "too much", apiOpts(t, srv, 0)...)
+	var over *agent.BudgetError
+	require.ErrorAs(t, err, &over)
+	assert.InDelta(t, 0.4, over.CapUSD, 1e-9)
 	assert.InDelta(t, 5.6, c.Stats().Limiter.SpentUSD, 1e-6)
 
 	b := c.Stats().Breaker
@@ -332,22 +328,6 @@ func TestIntegrationMaxBudgetIsWhatIsLeft(t *testing.T) {
 	assert.Zero(t, b.Counts.Failures)
 	assert.EqualValues(t, 1, b.Counts.Successes)
 	assert.EqualValues(t, 1, b.Counts.Ignored)
-}
-
-// budgetReached is the limit in the result's "Reached maximum budget ($X)"
-// error, which is the --max-budget-usd the CLI was given.
-func budgetReached(t *testing.T, res *agent.ResultMessage) float64 {
-	t.Helper()
-	var line struct {
-		Errors []string `json:"errors"`
-	}
-	require.NoError(t, json.Unmarshal(res.Raw(), &line))
-	require.Len(t, line.Errors, 1, "errors of the result: %s", res.Raw())
-	m := regexp.MustCompile(`^Reached maximum budget \(\$([0-9.]+)\)$`).FindStringSubmatch(line.Errors[0])
-	require.NotNil(t, m, "error %q", line.Errors[0])
-	usd, err := strconv.ParseFloat(m[1], 64)
-	require.NoError(t, err)
-	return usd
 }
 
 // Cancelling the context mid-stream ends the stream with the context's error
@@ -458,4 +438,57 @@ func TestIntegrationConcurrencyCap(t *testing.T) {
 	assert.Equal(t, 3, srv.MaxInFlight())
 	assert.Len(t, srv.Messages(), 10)
 	assert.EqualValues(t, 10, c.Stats().Breaker.Counts.Successes)
+}
+
+// Inside one answer the cap holds: an answer that would cost 20 USD
+// (800,000 output tokens of text, paced) under a 0.50 USD cap is stopped
+// by the client from the partial messages, long before its end; it is
+// charged at most one stream event's tokens past the cap.
+func TestIntegrationCapStopsALongAnswer(t *testing.T) {
+	t.Parallel()
+	c := realClient(t, nil)
+	const chunk = 4096
+	srv := fakeapi.New(t, fakeapi.Text(fakeapi.Filler(800_000)).WithUsage(0, 800_000).WithChunkBytes(chunk).WithDelay(2*time.Millisecond))
+	ctx := queryCtx(t)
+
+	_, err := c.Run(ctx, "write a lot", apiOpts(t, srv, 0, agent.WithMaxBudgetUSD(0.5))...)
+	var over *agent.BudgetError
+	require.ErrorAs(t, err, &over)
+	require.ErrorIs(t, err, agent.ErrBudgetExhausted)
+	assert.Equal(t, 0.5, over.CapUSD)
+	charged := c.Stats().Limiter.SpentUSD
+	assert.Greater(t, charged, 0.5)
+	assert.LessOrEqual(t, charged, 0.5+chunk*25e-6, "more than one stream event past the cap")
+	assert.Zero(t, c.Stats().Breaker.Counts.Failures)
+
+	msgs := srv.Messages()
+	require.NotEmpty(t, msgs)
+	last := msgs[len(msgs)-1]
+	assert.False(t, last.Complete, "the fake API sent the whole answer")
+	t.Logf("the API sent %d events of about %d before the client stopped the CLI", last.Events, 800_000/chunk+5)
+	assert.Less(t, last.Events, 800_000/chunk/2)
+}
+
+// A real query cancelled while its answer streams is charged the input
+// tokens its message_start carried (1,000 at 5 USD/M) and the output so
+// far, not 0.
+func TestIntegrationCancelledQueryIsChargedItsInput(t *testing.T) {
+	t.Parallel()
+	c := realClient(t, nil)
+	gate := make(chan struct{}) // holds the answer after message_start
+	srv := fakeapi.New(t, fakeapi.Text("never finished").WithUsage(1000, 6).WithGate(gate))
+	ctx, cancel := context.WithCancel(queryCtx(t))
+	defer cancel()
+
+	var err error
+	for msg, e := range c.Query(ctx, "hello", apiOpts(t, srv, 0, agent.WithPartialMessages())...) {
+		if ev, ok := msg.(*agent.StreamEvent); ok && bytes.Contains(ev.Event, []byte(`"message_start"`)) {
+			cancel()
+		}
+		if e != nil {
+			err = e
+		}
+	}
+	require.ErrorIs(t, err, context.Canceled)
+	assert.InDelta(t, 1000*5e-6+1*25e-6, c.Stats().Limiter.SpentUSD, 1e-9)
 }

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,10 @@ func TestLogsEventsButNoSecrets(t *testing.T) {
 	require.Error(t, err)
 	_, err = c.Run(t.Context(), prompt, play(fakecli.Success("never", 0)), secret)
 	require.ErrorIs(t, err, agent.ErrCircuitOpen)
-	require.NoError(t, c.Close()) // subscribers have delivered
+	// The breaker delivers its events on a goroutine of its own, and
+	// Close drops those not yet delivered: wait for this one first.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "from=closed to=open") }, 5*time.Second, time.Millisecond)
+	require.NoError(t, c.Close())
 
 	out := logs.String()
 	assert.Contains(t, out, "paused")
