@@ -257,8 +257,13 @@ var simScenarios = []simScenario{
 		patience: 2 * time.Minute,
 		runFor:   20 * time.Second,
 		pauses:   2 * time.Hour,
-		cost:     func(u, capUSD float64) float64 { return u * u * capUSD * 0.05 },
-		binds:    []Reason{ReasonMinute, ReasonHour, ReasonBudget, ReasonConcurrency, ReasonPaused},
+		cost: func(u, capUSD float64) float64 {
+			if u < 0.02 {
+				return capUSD // a crash with no usage seen: the whole reservation
+			}
+			return u * u * capUSD * 0.05
+		},
+		binds: []Reason{ReasonMinute, ReasonHour, ReasonBudget, ReasonConcurrency, ReasonPaused},
 	},
 	{
 		name:     "caps asked for, one at a time, some spent past",
