@@ -341,3 +341,26 @@ func TestBudgetTooSmallForAnyQuery(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CostBudgetHourly")
 }
+
+// MaxWait bounds waits, it does not refuse the ones that depend on running
+// queries: 20 callers behind 2 slots, under a MaxWait of 2 s, all run as
+// the slots free (before, 18 were refused at once with "concurrency").
+func TestMaxWaitWaitsForSlots(t *testing.T) {
+	c, _ := newClient(t, func(cfg *agent.Config) {
+		cfg.MaxConcurrent = 2
+		cfg.RateLimit.MaxWait = 2 * time.Second
+	})
+	prompts := make([]string, 20)
+	var wg sync.WaitGroup
+	errs := make([]error, len(prompts))
+	for i := range prompts {
+		wg.Go(func() {
+			_, errs[i] = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.01)))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "caller %d", i)
+	}
+	assert.Zero(t, c.Stats().Limiter.Refused)
+}
