@@ -50,6 +50,7 @@ const (
 	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
 	OpCat           Op = "cat"            // copy the file at Path to stdout
 	OpEcho          Op = "echo"           // read stdin to EOF, answer it back as a successful run
+	OpStdoutBytes   Op = "stdout_bytes"   // write about N bytes of assistant lines of Code bytes each to stdout
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -94,6 +95,11 @@ func Stderr(s string) Step { return Step{Op: OpStderr, Data: s} }
 
 // StderrBytes writes n bytes of text to stderr, in lines of 100 bytes.
 func StderrBytes(n int) Step { return Step{Op: OpStderrBytes, N: n} }
+
+// StdoutBytes writes about n bytes of stdout as assistant lines of about
+// lineBytes each (at least 100), in one write per line: bulk output without
+// a file to Cat.
+func StdoutBytes(n, lineBytes int) Step { return Step{Op: OpStdoutBytes, N: n, Code: lineBytes} }
 
 // Sleep sleeps d of real time.
 func Sleep(d time.Duration) Step { return Step{Op: OpSleep, Duration: d} }
@@ -216,6 +222,13 @@ func play(st Step) error {
 		line := strings.Repeat("e", 99) + "\n"
 		for n := st.N; n > 0; n -= len(line) {
 			if _, err := io.WriteString(os.Stderr, line[:min(n, len(line))]); err != nil {
+				return err
+			}
+		}
+	case OpStdoutBytes:
+		line := []byte(AssistantLine(strings.Repeat("x", max(st.Code, 100)-len(AssistantLine(""))-1)) + "\n")
+		for n := st.N; n > 0; n -= len(line) {
+			if _, err := os.Stdout.Write(line); err != nil {
 				return err
 			}
 		}
