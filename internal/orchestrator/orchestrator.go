@@ -192,7 +192,12 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		yield(nil, rejection(ErrClosed))
 		return
 	}
-	defer o.active.Done()
+	streaming := false // from the stream on, req.Reaped settles and leaves
+	defer func() {
+		if !streaming {
+			o.active.Done()
+		}
+	}()
 
 	if err := o.breaker.Check(ctx); err != nil {
 		o.refused(err)
@@ -231,22 +236,29 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
-		// loop body alike: the cost is charged and both guards hear back.
+		// loop body alike: the breaker hears back (the cost is charged in
+		// req.Reaped).
 		// A run counts for the breaker once its outcome is known: it ended,
 		// or its result arrived (a caller may stop ranging there); never
 		// when the caller cancelled or the client closed.
-		var cost float64
-		if end.Result != nil {
-			cost = end.Result.TotalCostUSD
-		}
 		outcome := breaker.Ignored
 		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed)
 		if (ended || end.Result != nil) && !stopped {
 			outcome = o.classifySafely(end.Result, end.Err())
 		}
-		o.limiter.Settle(admission, cost)
 		o.breaker.Report(permit, outcome)
 	}()
+	// The concurrency slot is held, and Close waits, until the process is
+	// gone: the stream may return before it is reaped (an early break).
+	req.Reaped = func() {
+		var cost float64
+		if end.Result != nil {
+			cost = end.Result.TotalCostUSD
+		}
+		o.limiter.Settle(admission, cost)
+		o.active.Done()
+	}
+	streaming = true
 
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
 		if err != nil {

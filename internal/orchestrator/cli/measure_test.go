@@ -33,13 +33,15 @@ func TestMeasureEarlyBreakIgnoringSIGTERM(t *testing.T) {
 	opt := fake(t)
 	opt.GracePeriod = 0 // the default, 5 s
 	var broke time.Time
-	for range Stream(testContext(t), request(fakecli.Script{
-		fakecli.IgnoreSIGTERM(), fakecli.Line(fakecli.InitLine()), fakecli.Hang(),
-	}), opt) {
+	req := request(fakecli.Script{fakecli.IgnoreSIGTERM(), fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	reapedAt := make(chan time.Time, 1)
+	req.Reaped = func() { reapedAt <- time.Now() }
+	for range Stream(testContext(t), req, opt) {
 		broke = time.Now()
 		break
 	}
-	t.Logf("item 9: break -> loop returned: %v", time.Since(broke))
+	returned := time.Since(broke)
+	t.Logf("item 9: break -> loop returned: %v; -> reaped: %v", returned, (<-reapedAt).Sub(broke))
 }
 
 // Item 7: a descendant that left the group and holds stdout/stderr open.

@@ -102,7 +102,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 	}
-	stdout.exited = p.exited
+	stdout.exited, stdout.stopped = p.exited, ctx.Done()
 	go p.writeStdin(req.Prompt)
 	go p.drainStderr(opt.OnStderr)
 	go p.watchExit()
@@ -229,6 +229,18 @@ func (p *process) close() {
 	p.stop(errStopped)
 	p.discardStdout()
 	<-p.done
+}
+
+// end runs once the stream's iterator has returned: a CLI that printed its
+// result gets the grace period to exit (finish), any other is stopped
+// (close). Then p.ctx's resources are released.
+func (p *process) end(sawResult bool) {
+	if sawResult {
+		p.finish()
+	} else {
+		p.close()
+	}
+	p.stop(nil)
 }
 
 // exitError describes how the CLI ended when it gave no result.

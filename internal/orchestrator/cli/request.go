@@ -37,6 +37,21 @@ type Request struct {
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
+	// Reaped, when set, is called exactly once per Stream that is ranged
+	// over, after its last yield: once the CLI is reaped and every
+	// goroutine of the stream has ended (a user callback still running is
+	// left to Options.Callbacks). It is called in the iterator's goroutine
+	// when no process started, else from a goroutine of the stream's, maybe
+	// after the iterator has returned (an early break or a stop does not
+	// wait for the CLI to go). It must not block for long.
+	Reaped func()
+}
+
+// reaped calls r.Reaped if set.
+func (r *Request) reaped() {
+	if r.Reaped != nil {
+		r.Reaped()
+	}
 }
 
 // Options configures how the CLI is run. The zero value uses the defaults

@@ -51,11 +51,15 @@ const (
 type follower struct {
 	f      *os.File
 	exited <-chan struct{} // set by start
-	fd     int             // f's descriptor, for hole punching
-	off    int64           // where the next read starts
-	freed  int64           // [0, freed) is given back to the kernel
-	wait   time.Duration   // the next wait at the end of the file
-	timer  *time.Timer
+	// stopped, set by start, ends a wait at the end of the file with
+	// errStopped: once the CLI is being stopped, the rest of its output
+	// does not matter, and its exit may be a grace period away.
+	stopped <-chan struct{}
+	fd      int           // f's descriptor, for hole punching
+	off     int64         // where the next read starts
+	freed   int64         // [0, freed) is given back to the kernel
+	wait    time.Duration // the next wait at the end of the file
+	timer   *time.Timer
 }
 
 // Read reads what the CLI has written; at the end of the file it waits for
@@ -75,6 +79,9 @@ func (r *follower) Read(b []byte) (int, error) {
 		}
 		if exited {
 			return 0, io.EOF
+		}
+		if isClosed(r.stopped) {
+			return 0, errStopped
 		}
 		r.sleep()
 	}
@@ -107,6 +114,7 @@ func (r *follower) sleep() {
 	select {
 	case <-r.timer.C:
 	case <-r.exited:
+	case <-r.stopped:
 	}
 	r.wait = min(2*r.wait, maxPoll)
 }

@@ -91,13 +91,16 @@ func TestStreamLineTooLong(t *testing.T) {
 	opt.MaxLineBytes = 1000
 	long := filepath.Join(t.TempDir(), "long.jsonl")
 	require.NoError(t, os.WriteFile(long, []byte(fakecli.AssistantLine(strings.Repeat("y", 200_000))+"\n"), 0o600))
-	msgs, errs := collect(t, testContext(t), request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.Record(rec),
 		fakecli.Line(fakecli.InitLine()),
 		fakecli.Cat(long),
 		fakecli.Line(fakecli.ResultLine("never seen", 0)),
 		fakecli.Hang(),
-	}), opt)
+	})
+	waitReaped := untilReaped(t, &req)
+	msgs, errs := collect(t, testContext(t), req, opt)
+	waitReaped()
 	assert.Equal(t, "system/init", types(msgs))
 	require.Len(t, errs, 1)
 	var tooLong *protocol.LineTooLongError
@@ -178,9 +181,11 @@ func TestStreamIgnoringSIGTERMGetsSIGKILL(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	var errs []error
-	for m, err := range Stream(ctx, request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.IgnoreSIGTERM(), fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang(),
-	}), opt) {
+	})
+	waitReaped := untilReaped(t, &req)
+	for m, err := range Stream(ctx, req, opt) {
 		if m != nil {
 			cancel()
 		}
@@ -188,6 +193,7 @@ func TestStreamIgnoringSIGTERMGetsSIGKILL(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}
+	waitReaped()
 	assert.GreaterOrEqual(t, time.Since(start), opt.GracePeriod, "SIGKILL only after the grace period")
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.Canceled)
@@ -209,10 +215,10 @@ func TestStreamIdleTimeout(t *testing.T) {
 		}
 	}
 	done := make(chan []error)
+	req := request(fakecli.Script{fakecli.Record(rec), fakecli.Stderr("ready\n"), fakecli.Hang()})
+	waitReaped := untilReaped(t, &req)
 	go func() {
-		_, errs := collect(t, testContext(t), request(fakecli.Script{
-			fakecli.Record(rec), fakecli.Stderr("ready\n"), fakecli.Hang(),
-		}), opt)
+		_, errs := collect(t, testContext(t), req, opt)
 		done <- errs
 	}()
 	<-ready
@@ -224,6 +230,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	}
 	mock.Add(time.Second)
 	errs := <-done
+	waitReaped()
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], protocol.ErrIdleTimeout)
 	assert.NotErrorIs(t, errs[0], context.Canceled)
@@ -254,16 +261,19 @@ func TestStreamIdleTimeoutIgnoresTheConsumersTime(t *testing.T) {
 func TestStreamEarlyBreakStopsTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	rec, childPid := filepath.Join(dir, "rec.json"), filepath.Join(dir, "child.pid")
-	for m := range Stream(testContext(t), request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.Record(rec),
 		fakecli.Spawn(childPid, fakecli.Script{fakecli.Hang()}),
 		fakecli.Line(fakecli.InitLine()),
 		fakecli.Line(fakecli.AssistantLine("more")),
 		fakecli.Hang(),
-	}), fake(t)) {
+	})
+	waitReaped := untilReaped(t, &req)
+	for m := range Stream(testContext(t), req, fake(t)) {
 		require.NotNil(t, m)
 		break
 	}
+	waitReaped()
 	r, err := fakecli.ReadRecording(rec)
 	require.NoError(t, err)
 	assert.True(t, reaped(r.Pid), "the CLI is reaped")
@@ -285,9 +295,9 @@ func TestStreamContextCancelMidStream(t *testing.T) {
 	defer cancel()
 	var msgs []protocol.Message
 	var errs []error
-	for m, err := range Stream(ctx, request(fakecli.Script{
-		fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang(),
-	}), fake(t)) {
+	req := request(fakecli.Script{fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	waitReaped := untilReaped(t, &req)
+	for m, err := range Stream(ctx, req, fake(t)) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -295,6 +305,7 @@ func TestStreamContextCancelMidStream(t *testing.T) {
 		msgs = append(msgs, m)
 		cancel()
 	}
+	waitReaped()
 	assert.Equal(t, "system/init", types(msgs))
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.Canceled)
