@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -22,17 +24,23 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 // process is one running CLI in its own process group.
 //
 // Goroutines, all ended before close returns:
+//   - supervise starts the CLI from an OS thread of its own and keeps it
+//     until the CLI is reaped;
 //   - writeStdin writes the prompt and closes stdin;
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
-//   - supervise stops the group when ctx ends, then, once stdin is closed
-//     and stdout and stderr are at EOF, is the only caller of cmd.Wait.
+//   - supervise then stops the group when ctx ends; once the leader has
+//     exited it kills the group and the escaped descendants (killEscaped),
+//     and once stdin is closed and stdout and stderr are at EOF, it is the
+//     only caller of cmd.Wait.
 //
 // stdout is read by the iterator's goroutine.
 type process struct {
 	cmd    *exec.Cmd
-	pid    int           // also the process group id
+	pid    int           // also the process group id; set by supervise before start returns
 	grace  time.Duration // SIGTERM -> SIGKILL
+	token  string        // marks the environment of the CLI and its descendants (envRunToken)
+	count  *Counters
 	stdin  *os.File
 	stdout io.ReadCloser // see newStdout
 	stderr *os.File
@@ -73,23 +81,18 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		}
 		files[i], files[i+1] = r, w
 	}
+	token := rand.Text()
 	cmd := exec.Command(path, req.args()...)
 	cmd.Dir = req.WorkingDir
-	cmd.Env = req.env(os.Environ())
+	cmd.Env = append(req.env(os.Environ()), envRunToken+"="+token)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], childOut, files[3]
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
-	if err != nil {
-		closeAll([]*os.File{files[1], files[2]})
-		stdout.Close()
-		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
-	}
+	cmd.SysProcAttr = sysProcAttr()
 
 	p := &process{
 		cmd:        cmd,
-		pid:        cmd.Process.Pid,
 		grace:      opt.GracePeriod,
+		token:      token,
+		count:      opt.Counters,
 		stdin:      files[1],
 		stdout:     stdout,
 		stderr:     files[2],
@@ -102,11 +105,19 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 	}
+	started := make(chan error, 1)
+	go p.supervise(started)
+	err = <-started
+	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
+	if err != nil {
+		closeAll([]*os.File{files[1], files[2]})
+		stdout.Close()
+		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
+	}
 	stdout.exited, stdout.stopped = p.exited, ctx.Done()
 	go p.writeStdin(req.Prompt)
 	go p.drainStderr(opt.OnStderr)
 	go p.watchExit()
-	go p.supervise()
 	return p, nil
 }
 
@@ -151,11 +162,32 @@ func (p *process) drainStderr(onLine func(string)) {
 	}
 }
 
-// supervise owns cmd.Wait. It stops the group when p.ctx ends before the
-// leader exits; once the leader has exited it kills what is left of the
-// group (so nothing outlives the query), waits for stdout and stderr to be
-// read to EOF, and reaps the leader.
-func (p *process) supervise() {
+// envRunToken is the environment variable holding a run's token: the CLI's
+// descendants inherit it, so those that leave its process group can still
+// be found (killEscaped).
+const envRunToken = "CLAUDE_AGENT_SDK_RUN"
+
+// supervise starts the CLI and owns cmd.Wait. It reports the start on
+// started, then stops the group when p.ctx ends before the leader exits;
+// once the leader has exited it kills what is left of the group and the
+// descendants that escaped it (so nothing outlives the query), waits for
+// stdout and stderr to be read to EOF, and reaps the leader.
+//
+// On Linux the CLI gets SIGKILL when the thread that started it exits
+// (Pdeathsig, so a host that crashes leaves no CLI behind), and Go may end
+// a thread whenever a goroutine exits locked to it (golang/go#27505): the
+// start happens on this goroutine's locked thread, which it keeps until the
+// CLI is reaped.
+func (p *process) supervise(started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := p.cmd.Start(); err != nil {
+		started <- err
+		return
+	}
+	p.pid = p.cmd.Process.Pid
+	started <- nil
+
 	defer close(p.done)
 	select {
 	case <-p.exited:
@@ -165,6 +197,7 @@ func (p *process) supervise() {
 	}
 	// The leader is not reaped yet, so its pid still names our group.
 	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
+	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))
 	p.closeStdin()
 	<-p.stdinDone
 	p.awaitStderr()
@@ -174,8 +207,9 @@ func (p *process) supervise() {
 }
 
 // awaitStderr waits for stderr's EOF. A descendant that left the group
-// (setsid, a daemon) escaped the SIGKILL and may hold stderr open: after
-// the grace period the read is cut short.
+// (setsid, a daemon) and dropped the run's token from its environment
+// escaped both kills and may hold stderr open: after the grace period the
+// read is cut short.
 func (p *process) awaitStderr() {
 	t := time.NewTimer(p.grace)
 	defer t.Stop()

@@ -78,6 +78,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Clock times IdleTimeout. nil: the real clock.
 	Clock clock.Clock
+	// Counters, when set, is added to by every stream run with these
+	// Options (see Counters). nil: counted privately, unseen.
+	Counters *Counters
 }
 
 // Defaults of Options.
@@ -99,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.New()
+	}
+	if o.Counters == nil {
+		o.Counters = new(Counters)
 	}
 	return o
 }

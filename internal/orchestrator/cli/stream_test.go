@@ -478,17 +478,37 @@ func TestStreamEndsAtTheFirstResult(t *testing.T) {
 	assert.False(t, msgs[2].(*protocol.ResultMessage).IsError)
 }
 
-// A descendant that left the process group keeps stderr open; the stream
-// still ends, one grace period after the CLI's exit.
-func TestStreamDoesNotWaitForAnEscapedDescendant(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "escaped.pid")
-	script := append(fakecli.Script{fakecli.SpawnEscaped(pidFile, fakecli.Script{fakecli.Hang()})}, fakecli.Success("ok", 0)...)
-	t.Cleanup(func() {
-		if pid := readPid(t, pidFile); pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // the test's own leftover
-		}
-	})
-	msgs, errs := collect(t, testContext(t), request(script), fake(t))
-	assert.Empty(t, errs)
-	assert.Equal(t, "system/init assistant result", types(msgs))
+// A descendant that left the process group (setsid) and holds stdout and
+// stderr open is found by the run's token and killed when the query ends:
+// it delays nothing, whatever the grace period.
+func TestStreamKillsAnEscapedDescendant(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  fakecli.Script
+		errs int
+	}{
+		{"after a result", fakecli.Success("ok", 0), 0},
+		{"exit without a result", fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Exit(1)}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+			script := append(fakecli.Script{fakecli.SpawnEscaped(pidFile, fakecli.Script{fakecli.Hang()})}, tt.end...)
+			opt := fake(t)
+			opt.GracePeriod = time.Hour // a wait for the escapee would show
+			opt.Counters = new(Counters)
+			returned := make(chan struct{})
+			go func() { // the safety net of a regression
+				select {
+				case <-returned:
+				case <-time.After(safetyNet):
+					syscall.Kill(readPid(t, pidFile), syscall.SIGKILL) //nolint:errcheck // best effort
+				}
+			}()
+			_, errs := collect(t, testContext(t), request(script), opt)
+			close(returned)
+			assert.Len(t, errs, tt.errs)
+			assertDies(t, readPid(t, pidFile), "the escaped descendant outlived the query")
+			assert.EqualValues(t, 1, opt.Counters.EscapedKilled.Load())
+		})
+	}
 }
