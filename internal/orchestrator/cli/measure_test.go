@@ -139,3 +139,18 @@ func status(t *testing.T, key string) string {
 	}
 	return "?"
 }
+
+// Throughput of one stream of 190 MB read at once, for several bounds.
+func TestMeasureStdoutThroughput(t *testing.T) {
+	measuring(t)
+	for _, bound := range []int64{4 << 20, 16 << 20, 1 << 40} {
+		opt := fake(t)
+		opt.MaxUnreadStdout = bound
+		opt.Counters = new(Counters)
+		start := time.Now()
+		for _, err := range Stream(testContext(t), request(fakecli.Script{fakecli.StdoutBytes(190<<20, 64<<10), fakecli.Line(fakecli.ResultLine("done", 0))}), opt) {
+			require.NoError(t, err)
+		}
+		t.Logf("190 MB read at once, bound %d MiB: %v, %d pauses, max unread %d MiB", bound>>20, time.Since(start), opt.Counters.StdoutPauses.Load(), opt.Counters.MaxUnreadStdout.Load()>>20)
+	}
+}

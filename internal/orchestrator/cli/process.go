@@ -29,6 +29,7 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 //   - writeStdin writes the prompt and closes stdin;
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
+//   - limitUnread pauses the group while the caller is too far behind;
 //   - supervise then stops the group when ctx ends; once the leader has
 //     exited it kills the group and the escaped descendants (killEscaped),
 //     and once stdin is closed and stdout and stderr are at EOF, it is the
@@ -54,7 +55,13 @@ type process struct {
 	stdoutDone chan struct{} // stdout read to EOF (or discarded)
 	stderrDone chan struct{} // stderr read to EOF; tail final
 	exited     chan struct{} // leader exited, not reaped: the pgid is still ours
+	unreadDone chan struct{} // limitUnread returned
 	done       chan struct{} // reaped; fields below are final
+
+	// sigMu orders limitUnread's SIGSTOP after a check that the CLI is not
+	// being stopped, against terminate's SIGTERM and SIGCONT: a CLI is
+	// never left paused once it is asked to exit.
+	sigMu sync.Mutex
 
 	tail       tailBuffer
 	terminated bool // the group was stopped by us (stop or ctx)
@@ -102,6 +109,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		stdoutDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
+		unreadDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 	}
@@ -118,6 +126,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 	go p.writeStdin(req.Prompt)
 	go p.drainStderr(opt.OnStderr)
 	go p.watchExit()
+	go p.limitUnread(stdout, opt.MaxUnreadStdout)
 	return p, nil
 }
 
@@ -199,6 +208,7 @@ func (p *process) supervise(started chan<- error) {
 	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
 	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))
 	p.closeStdin()
+	<-p.unreadDone
 	<-p.stdinDone
 	p.awaitStderr()
 	<-p.stdoutDone
@@ -223,10 +233,14 @@ func (p *process) awaitStderr() {
 
 // terminate closes stdin, sends SIGTERM to the group, and SIGKILL if the
 // leader is still there after the grace period (real time: it is the
-// CLI's own shutdown time).
+// CLI's own shutdown time). SIGCONT after SIGTERM lets a CLI paused by
+// limitUnread exit.
 func (p *process) terminate() {
 	p.closeStdin()
+	p.sigMu.Lock()
 	syscall.Kill(-p.pid, syscall.SIGTERM) //nolint:errcheck // ESRCH: already gone
+	syscall.Kill(-p.pid, syscall.SIGCONT) //nolint:errcheck // ESRCH: already gone
+	p.sigMu.Unlock()
 	t := time.NewTimer(p.grace)
 	defer t.Stop()
 	select {

@@ -23,16 +23,17 @@ func sysProcAttr() *syscall.SysProcAttr {
 // subreaper (which would change the whole host program). Each candidate is
 // pinned by a pidfd and checked again through it, so a pid reused between
 // the scan and the kill is never signalled. A few passes catch a process
-// that forked while the previous one ran. Only processes of our own user
-// can be read, which are the only ones a CLI we started could leave.
+// that forked while the previous one ran; each process counts once. Only
+// processes of our own user can be read, which are the only ones a CLI we
+// started could leave.
 func killEscaped(marker string) int {
 	entry := []byte("\x00" + marker + "\x00")
 	self := os.Getpid()
-	killed := 0
+	killed := map[int]bool{} // a killed process reads alive for a moment
 	for range 3 {
 		n := 0
 		for _, pid := range pids() {
-			if pid == self || !hasEnv(pid, entry) {
+			if pid == self || killed[pid] || !hasEnv(pid, entry) {
 				continue
 			}
 			fd, err := unix.PidfdOpen(pid, 0)
@@ -40,6 +41,7 @@ func killEscaped(marker string) int {
 				continue // gone already
 			}
 			if hasEnv(pid, entry) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
+				killed[pid] = true
 				n++
 			}
 			unix.Close(fd)
@@ -47,9 +49,8 @@ func killEscaped(marker string) int {
 		if n == 0 {
 			break
 		}
-		killed += n
 	}
-	return killed
+	return len(killed)
 }
 
 // pids lists the processes in /proc.

@@ -78,6 +78,15 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Clock times IdleTimeout. nil: the real clock.
 	Clock clock.Clock
+	// MaxUnreadStdout bounds the output the CLI may write ahead of the
+	// caller: once more than this is unread, the CLI's process group is
+	// paused (SIGSTOP) until the caller has read half of it (SIGCONT). The
+	// CLI's output the caller holds is at most about this, plus the line
+	// being assembled (up to MaxLineBytes), plus 1 MiB read but not yet
+	// given back to the kernel; a CLI writing fast can overshoot it by what
+	// it writes in a millisecond. Linux only (elsewhere stdout is a pipe,
+	// which bounds itself). 0: 4 MiB.
+	MaxUnreadStdout int64
 	// Counters, when set, is added to by every stream run with these
 	// Options (see Counters). nil: counted privately, unseen.
 	Counters *Counters
@@ -88,6 +97,7 @@ const (
 	DefaultMaxLineBytes    = 32 << 20
 	DefaultStderrTailBytes = 64 << 10
 	DefaultGracePeriod     = 5 * time.Second
+	DefaultMaxUnreadStdout = 4 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -102,6 +112,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.New()
+	}
+	if o.MaxUnreadStdout <= 0 {
+		o.MaxUnreadStdout = DefaultMaxUnreadStdout
 	}
 	if o.Counters == nil {
 		o.Counters = new(Counters)
