@@ -17,6 +17,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
@@ -52,6 +53,8 @@ type Orchestrator struct {
 	classify Classifier
 	clock    clock.Clock
 	log      *slog.Logger
+	// callbacks runs the user's callbacks (see callbacks.go).
+	callbacks *callback.Guard
 
 	unsubscribe func()
 
@@ -77,6 +80,12 @@ func New(cfg Config) (*Orchestrator, error) {
 	if cfg.QueryTimeout < 0 {
 		return nil, fmt.Errorf("agent: QueryTimeout must not be negative, got %v", cfg.QueryTimeout)
 	}
+	guard := callback.New(cfg.Logger, cfg.Clock)
+	cfg.Logger = slog.New(callback.Handler(cfg.Logger.Handler(), guard))
+	cfg.CLI.Callbacks = guard
+	if cfg.CLI.Counters == nil {
+		cfg.CLI.Counters = new(cli.Counters)
+	}
 	cfg.Limiter.Clock, cfg.Limiter.Logger = cfg.Clock, cfg.Logger
 	cfg.Breaker.Clock, cfg.Breaker.Logger = cfg.Clock, cfg.Logger
 	cfg.CLI.Clock = cfg.Clock
@@ -91,15 +100,16 @@ func New(cfg Config) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{
-		limiter:  lim,
-		breaker:  brk,
-		cli:      cfg.CLI,
-		timeout:  cfg.QueryTimeout,
-		classify: cfg.Classify,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		cancels:  make(map[uint64]context.CancelCauseFunc),
-		done:     make(chan struct{}),
+		limiter:   lim,
+		breaker:   brk,
+		cli:       cfg.CLI,
+		timeout:   cfg.QueryTimeout,
+		classify:  cfg.Classify,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		callbacks: guard,
+		cancels:   make(map[uint64]context.CancelCauseFunc),
+		done:      make(chan struct{}),
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -139,6 +149,7 @@ func (o *Orchestrator) Close() error {
 	o.breaker.Close()
 	o.active.Wait()
 	o.unsubscribe()
+	o.waitCallbacks()
 	close(o.done)
 	return nil
 }
@@ -282,16 +293,18 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	ended = true
 }
 
-// classifySafely runs the classifier, which may be user code: a panic in
-// it is logged and the query counts as a failure.
-func (o *Orchestrator) classifySafely(result *protocol.ResultMessage, err error) (outcome breaker.Outcome) {
-	defer func() {
-		if p := recover(); p != nil {
-			o.log.Error("Classify panicked; the query counts as a failure", "panic", fmt.Sprint(p))
-			outcome = breaker.Failure
-		}
-	}()
-	return o.classify(result, err)
+// classifySafely runs the classifier, which may be user code, through the
+// callback guard: a panic in it is logged, and so is a classifier that has
+// not returned after ClassifyTimeout; either way the query counts as a
+// failure.
+func (o *Orchestrator) classifySafely(result *protocol.ResultMessage, err error) breaker.Outcome {
+	outcome, cerr := callback.Call(o.callbacks, "Config.Classify", ClassifyTimeout, func() breaker.Outcome {
+		return o.classify(result, err)
+	})
+	if cerr != nil {
+		return breaker.Failure
+	}
+	return outcome
 }
 
 // streamError names why a stream ended early when our side stopped it: the

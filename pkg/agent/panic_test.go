@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,40 +35,35 @@ func (h panickyHandler) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// A panic inside the limiter actor (here from the user's Logger, called in
-// its loop when a CLI reports a nonsense cost) is recovered: the caller being
-// served gets an error instead of hanging, and the client keeps working.
-func TestActorPanicIsRecovered(t *testing.T) {
+// A Logger whose handler panics (here on the limiter's warning about a
+// nonsense cost, logged inside its actor) is recovered at the handler: the
+// record is lost, the actor never sees the panic, and every query goes on.
+// (The actors' own recovery is tested in their packages.)
+func TestPanickingLoggerIsRecovered(t *testing.T) {
 	h := panickyHandler{trigger: "invalid cost", panics: new(atomic.Int32), records: new(atomic.Int32)}
 	c, _ := newClient(t, func(cfg *agent.Config) { cfg.Logger = slog.New(h) })
 
 	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("odd", -1)))
 	require.NoError(t, err)
-
 	// The settle of the odd cost is applied when the next request arrives.
 	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
-	require.Error(t, err, "the request served during the panic")
-	assert.Contains(t, err.Error(), "panic")
+	require.NoError(t, err, "the request served while the logger panicked")
 	assert.EqualValues(t, 1, h.panics.Load())
-	assert.Positive(t, h.records.Load(), "the recovery was not logged")
 
 	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
-	require.NoError(t, err, "the limiter did not resume after the panic")
-	assert.Zero(t, c.Stats().InFlight)
+	require.NoError(t, err)
+	assert.Eventually(t, inFlight(c, 0), 5*time.Second, time.Millisecond)
 }
 
-// A logger that panics on every limiter record, the recovery's own included,
-// still cannot kill the limiter: the second panic is dropped.
-func TestActorSurvivesALoggerPanickingTwice(t *testing.T) {
+// A logger that panics on every limiter record cannot hurt the limiter
+// either.
+func TestLoggerPanickingOnEveryRecord(t *testing.T) {
 	h := panickyHandler{trigger: "limiter:", panics: new(atomic.Int32), records: new(atomic.Int32)}
 	c, _ := newClient(t, func(cfg *agent.Config) { cfg.Logger = slog.New(h) })
 
-	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("odd", -1)))
-	require.NoError(t, err)
-	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
-	require.Error(t, err, "the request served during the panic")
-	assert.EqualValues(t, 2, h.panics.Load(), "the settle's warning and the recovery's record")
-
-	_, err = c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.1)))
-	require.NoError(t, err, "the limiter did not resume")
+	for _, cost := range []float64{-1, 0.1, 0.1} {
+		_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("ok", cost)))
+		require.NoError(t, err)
+	}
+	assert.Positive(t, h.panics.Load())
 }

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 )
 
@@ -153,4 +155,31 @@ func TestMeasureStdoutThroughput(t *testing.T) {
 		}
 		t.Logf("190 MB read at once, bound %d MiB: %v, %d pauses, max unread %d MiB", bound>>20, time.Since(start), opt.Counters.StdoutPauses.Load(), opt.Counters.MaxUnreadStdout.Load()>>20)
 	}
+}
+
+// Item 5: an OnStderr taking 8 s per line against a 500 ms deadline.
+func TestMeasureSlowStderrCallback(t *testing.T) {
+	measuring(t)
+	opt := fake(t)
+	opt.Callbacks = callback.New(nil, nil)
+	release := make(chan struct{})
+	opt.OnStderr = func(string) {
+		select {
+		case <-release:
+		case <-time.After(8 * time.Second):
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	req := request(fakecli.Script{fakecli.Stderr("one\ntwo\n"), fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	reapedAt := make(chan time.Time, 1)
+	req.Reaped = func() { reapedAt <- time.Now() }
+	var last error
+	for _, err := range Stream(ctx, req, opt) {
+		last = err
+	}
+	t.Logf("item 5: OnStderr of 8 s, deadline 500 ms: loop returned after %v (%v), reaped after %v", time.Since(start), last, (<-reapedAt).Sub(start))
+	close(release)
+	opt.Callbacks.Wait(time.Second)
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
 
@@ -124,7 +125,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 	}
 	stdout.exited, stdout.stopped = p.exited, ctx.Done()
 	go p.writeStdin(req.Prompt)
-	go p.drainStderr(opt.OnStderr)
+	go p.drainStderr(opt.OnStderr, opt.Callbacks)
 	go p.watchExit()
 	go p.limitUnread(stdout, opt.MaxUnreadStdout)
 	return p, nil
@@ -153,16 +154,33 @@ func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }
 // longer one is handled in pieces.
 const stderrBufSize = 4 << 10
 
-func (p *process) drainStderr(onLine func(string)) {
+// drainStderr reads stderr to EOF into the tail, and queues each line for
+// onLine's goroutine (see Options.OnStderr), dropping lines it has no room
+// for: stderr is always drained, whatever onLine does.
+func (p *process) drainStderr(onLine func(string), g *callback.Guard) {
 	defer close(p.stderrDone)
 	defer p.stderr.Close()
+	var lines chan string
+	if onLine != nil {
+		lines = make(chan string, StderrQueue) // see StderrQueue
+		defer close(lines)
+		g.Go("Config.Stderr", func() {
+			for line := range lines {
+				g.Do("Config.Stderr", func() { onLine(line) }) //nolint:errcheck // logged and counted
+			}
+		})
+	}
 	r := bufio.NewReaderSize(p.stderr, stderrBufSize)
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if len(chunk) > 0 {
 			p.tail.Write(chunk)
-			if onLine != nil {
-				onLine(string(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))))
+			if lines != nil {
+				select {
+				case lines <- string(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))):
+				default:
+					p.count.StderrDropped.Add(1)
+				}
 			}
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {

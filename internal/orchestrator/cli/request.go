@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 )
 
 // Request is one query: the prompt and the options that become CLI flags.
@@ -66,9 +68,18 @@ type Options struct {
 	// 0: 64 KiB.
 	StderrTailBytes int
 	// OnStderr, when set, is called with each stderr line (without its
-	// line ending; lines over 64 KiB come in pieces), from one goroutine.
-	// It must return quickly: the CLI blocks while it runs.
+	// line ending; lines over 4 KiB come in pieces), in order, never
+	// concurrently for one stream (streams call it concurrently), from a
+	// goroutine of its own run by Callbacks: it delays neither the CLI nor
+	// the stream, and may run after the stream has ended. While it runs,
+	// up to StderrQueue lines wait; further lines are dropped, counted in
+	// Counters.StderrDropped (the stderr tail kept for errors has them).
+	// A panic in it is recovered, logged and counted by Callbacks.
 	OnStderr func(line string)
+	// Callbacks runs OnStderr and tracks the calls still running, for the
+	// owner's Close to wait for (callback.Guard.Wait). nil: a guard of the
+	// stream's own, which nobody waits for.
+	Callbacks *callback.Guard
 	// GracePeriod is how long a stopped CLI gets between SIGTERM and
 	// SIGKILL. 0: 5 s.
 	GracePeriod time.Duration
@@ -100,6 +111,10 @@ const (
 	DefaultMaxUnreadStdout = 4 << 20
 )
 
+// StderrQueue is how many stderr lines wait for a busy OnStderr before
+// lines are dropped: a burst of a CLI's warnings, not a log to keep.
+const StderrQueue = 1024
+
 func (o Options) withDefaults() Options {
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = DefaultMaxLineBytes
@@ -118,6 +133,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Counters == nil {
 		o.Counters = new(Counters)
+	}
+	if o.Callbacks == nil {
+		o.Callbacks = callback.New(nil, nil)
 	}
 	return o
 }

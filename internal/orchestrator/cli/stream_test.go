@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
@@ -115,11 +116,15 @@ func TestStreamStderrBeforeStdoutDoesNotDeadlock(t *testing.T) {
 	var lines int
 	opt := fake(t)
 	opt.OnStderr = func(string) { lines++ }
+	opt.Callbacks = callback.New(nil, nil)
+	opt.Counters = new(Counters)
 	script := append(fakecli.Script{fakecli.StderrBytes(1 << 20)}, fakecli.Success("after the noise", 0)...)
 	msgs, errs := collect(t, testContext(t), request(script), opt)
 	assert.Empty(t, errs)
 	assert.Equal(t, "system/init assistant result", types(msgs))
-	assert.Equal(t, (1<<20+99)/100, lines, "OnStderr sees every line")
+	require.Zero(t, opt.Callbacks.Wait(safetyNet))
+	assert.Positive(t, lines)
+	assert.EqualValues(t, (1<<20+99)/100, int64(lines)+opt.Counters.StderrDropped.Load(), "each line is delivered or counted")
 }
 
 func TestStreamExitWithoutResult(t *testing.T) {
