@@ -156,8 +156,9 @@ func (o *Orchestrator) Close() error {
 
 // Query returns a lazy, single-use stream of the messages of one guarded
 // CLI run. Nothing happens until it is ranged over. Refusals come as a
-// single (nil, *RejectedError). Breaking out of the loop stops and reaps the
-// process, and counts neither way for the breaker.
+// single (nil, *RejectedError). Breaking out of the loop stops the process
+// (reaped in the background, holding its concurrency slot until then, and
+// waited for by Close), and counts neither way for the breaker.
 func (o *Orchestrator) Query(ctx context.Context, req cli.Request) iter.Seq2[protocol.Message, error] {
 	var used atomic.Bool
 	return func(yield func(protocol.Message, error) bool) {
