@@ -64,10 +64,9 @@ type process struct {
 	// never left paused once it is asked to exit.
 	sigMu sync.Mutex
 
-	tail       tailBuffer
-	terminated bool // the group was stopped by us (stop or ctx)
-	state      *os.ProcessState
-	waitErr    error
+	tail    tailBuffer
+	state   *os.ProcessState
+	waitErr error
 }
 
 // start starts the CLI at path with its own process group, pipes for stdin
@@ -219,7 +218,6 @@ func (p *process) supervise(started chan<- error) {
 	select {
 	case <-p.exited:
 	case <-p.ctx.Done():
-		p.terminated = true
 		p.terminate()
 	}
 	// The leader is not reaped yet, so its pid still names our group.
