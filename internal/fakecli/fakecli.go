@@ -46,12 +46,14 @@ const (
 	OpExit          Op = "exit"           // exit with Code
 	OpKill          Op = "kill"           // send Signal to itself
 	OpIgnoreSIGTERM Op = "ignore_sigterm" // ignore SIGTERM from now on
+	OpTrapSIGTERM   Op = "trap_sigterm"   // from now on, exit with 143 from a SIGTERM handler
 	OpHang          Op = "hang"           // block until killed
 	OpRecord        Op = "record"         // read stdin to EOF, write a Recording to Path
 	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
 	OpCat           Op = "cat"            // copy the file at Path to stdout
 	OpEcho          Op = "echo"           // read stdin to EOF, answer it back as a successful run
 	OpSpend         Op = "spend"          // a successful run costing USD, or its --max-budget-usd if less
+	OpStdoutBytes   Op = "stdout_bytes"   // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -103,6 +105,19 @@ func Stderr(s string) Step { return Step{Op: OpStderr, Data: s} }
 // StderrBytes writes n bytes of text to stderr, in lines of 100 bytes.
 func StderrBytes(n int) Step { return Step{Op: OpStderrBytes, N: n} }
 
+// StdoutBytes writes about n bytes of stdout as assistant lines of about
+// lineBytes each (at least 100), in one write per line: bulk output without
+// a file to Cat.
+func StdoutBytes(n, lineBytes int) Step { return Step{Op: OpStdoutBytes, N: n, Code: lineBytes} }
+
+// PacedStdoutBytes is StdoutBytes sleeping pause after each line, for a
+// writer of a known top speed.
+func PacedStdoutBytes(n, lineBytes int, pause time.Duration) Step {
+	st := StdoutBytes(n, lineBytes)
+	st.Pause = pause
+	return st
+}
+
 // Sleep sleeps d of real time.
 func Sleep(d time.Duration) Step { return Step{Op: OpSleep, Duration: d} }
 
@@ -115,6 +130,11 @@ func Kill(sig syscall.Signal) Step { return Step{Op: OpKill, Signal: sig} }
 // IgnoreSIGTERM makes the fake ignore SIGTERM from then on, so only
 // SIGKILL stops it.
 func IgnoreSIGTERM() Step { return Step{Op: OpIgnoreSIGTERM} }
+
+// TrapSIGTERM makes the fake exit with code 143 from a handler of SIGTERM,
+// as a CLI that cleans up does: a stopped process runs no handler, so it
+// exits only once continued.
+func TrapSIGTERM() Step { return Step{Op: OpTrapSIGTERM} }
 
 // Hang blocks until the fake is killed.
 func Hang() Step { return Step{Op: OpHang} }
@@ -227,6 +247,16 @@ func play(st Step) error {
 				return err
 			}
 		}
+	case OpStdoutBytes:
+		line := []byte(AssistantLine(strings.Repeat("x", max(st.Code, 100)-len(AssistantLine(""))-1)) + "\n")
+		for n := st.N; n > 0; n -= len(line) {
+			if _, err := os.Stdout.Write(line); err != nil {
+				return err
+			}
+			if st.Pause > 0 {
+				time.Sleep(st.Pause)
+			}
+		}
 	case OpSleep:
 		time.Sleep(st.Duration)
 	case OpExit:
@@ -238,6 +268,13 @@ func play(st Step) error {
 		hang() // until the signal lands
 	case OpIgnoreSIGTERM:
 		signal.Ignore(syscall.SIGTERM)
+	case OpTrapSIGTERM:
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		go func() {
+			<-c
+			os.Exit(143)
+		}()
 	case OpHang:
 		hang()
 	case OpRecord:

@@ -17,6 +17,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
@@ -52,6 +53,8 @@ type Orchestrator struct {
 	classify Classifier
 	clock    clock.Clock
 	log      *slog.Logger
+	// callbacks runs the user's callbacks (see callbacks.go).
+	callbacks *callback.Guard
 
 	unsubscribe func()
 	prices      prices // learned from results, shared by every query
@@ -78,6 +81,12 @@ func New(cfg Config) (*Orchestrator, error) {
 	if cfg.QueryTimeout < 0 {
 		return nil, fmt.Errorf("agent: QueryTimeout must not be negative, got %v", cfg.QueryTimeout)
 	}
+	guard := callback.New(cfg.Logger, cfg.Clock)
+	cfg.Logger = slog.New(callback.Handler(cfg.Logger.Handler(), guard))
+	cfg.CLI.Callbacks = guard
+	if cfg.CLI.Counters == nil {
+		cfg.CLI.Counters = new(cli.Counters)
+	}
 	cfg.Limiter.Clock, cfg.Limiter.Logger = cfg.Clock, cfg.Logger
 	cfg.Breaker.Clock, cfg.Breaker.Logger = cfg.Clock, cfg.Logger
 	cfg.CLI.Clock = cfg.Clock
@@ -92,15 +101,16 @@ func New(cfg Config) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{
-		limiter:  lim,
-		breaker:  brk,
-		cli:      cfg.CLI,
-		timeout:  cfg.QueryTimeout,
-		classify: cfg.Classify,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		cancels:  make(map[uint64]context.CancelCauseFunc),
-		done:     make(chan struct{}),
+		limiter:   lim,
+		breaker:   brk,
+		cli:       cfg.CLI,
+		timeout:   cfg.QueryTimeout,
+		classify:  cfg.Classify,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		callbacks: guard,
+		cancels:   make(map[uint64]context.CancelCauseFunc),
+		done:      make(chan struct{}),
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -142,14 +152,16 @@ func (o *Orchestrator) Close() error {
 	o.limiter.Close()
 	o.breaker.Close()
 	o.unsubscribe()
+	o.waitCallbacks()
 	close(o.done)
 	return nil
 }
 
 // Query returns a lazy, single-use stream of the messages of one guarded
 // CLI run. Nothing happens until it is ranged over. Refusals come as a
-// single (nil, *RejectedError). Breaking out of the loop stops and reaps the
-// process, and counts neither way for the breaker.
+// single (nil, *RejectedError). Breaking out of the loop stops the process
+// (reaped in the background, holding its concurrency slot until then, and
+// waited for by Close), and counts neither way for the breaker.
 func (o *Orchestrator) Query(ctx context.Context, req cli.Request) iter.Seq2[protocol.Message, error] {
 	var used atomic.Bool
 	return func(yield func(protocol.Message, error) bool) {
@@ -195,7 +207,12 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		yield(nil, rejection(ErrClosed))
 		return
 	}
-	defer o.active.Done()
+	streaming := false // from the stream on, req.Reaped settles and leaves
+	defer func() {
+		if !streaming {
+			o.active.Done()
+		}
+	}()
 	// Close cancels qctx with ErrClosed, whether the query waits or runs.
 	qctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -245,7 +262,8 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
-		// loop body alike: the cost is charged and both guards hear back.
+		// loop body alike: the breaker hears back (the cost is charged in
+		// req.Reaped).
 		// A run counts for the breaker once its outcome is known: it ended,
 		// or its result arrived (a caller may stop ranging there); never
 		// when the caller cancelled, the client closed or the budget watch
@@ -255,9 +273,15 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		if (ended || end.Result != nil) && !stopped {
 			outcome = o.classifySafely(end.Result, end.Err())
 		}
-		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD))
 		o.breaker.Report(permit, outcome)
 	}()
+	// The concurrency slot is held, and Close waits, until the process is
+	// gone: the stream may return before it is reaped (an early break).
+	req.Reaped = func() {
+		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD))
+		o.active.Done()
+	}
+	streaming = true
 
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
 		switch {
@@ -336,16 +360,18 @@ func closedOr(qctx context.Context, err error) error {
 	return err
 }
 
-// classifySafely runs the classifier, which may be user code: a panic in
-// it is logged and the query counts as a failure.
-func (o *Orchestrator) classifySafely(result *protocol.ResultMessage, err error) (outcome breaker.Outcome) {
-	defer func() {
-		if p := recover(); p != nil {
-			o.log.Error("Classify panicked; the query counts as a failure", "panic", fmt.Sprint(p))
-			outcome = breaker.Failure
-		}
-	}()
-	return o.classify(result, err)
+// classifySafely runs the classifier, which may be user code, through the
+// callback guard: a panic in it is logged, and so is a classifier that has
+// not returned after ClassifyTimeout; either way the query counts as a
+// failure.
+func (o *Orchestrator) classifySafely(result *protocol.ResultMessage, err error) breaker.Outcome {
+	outcome, cerr := callback.Call(o.callbacks, "Config.Classify", ClassifyTimeout, func() breaker.Outcome {
+		return o.classify(result, err)
+	})
+	if cerr != nil {
+		return breaker.Failure
+	}
+	return outcome
 }
 
 // streamError names why a stream ended early when our side stopped it: the

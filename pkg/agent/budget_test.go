@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"math"
 	"context"
 	"errors"
 	"strings"
@@ -164,6 +165,18 @@ func TestSpendWithoutResultIsCharged(t *testing.T) {
 	assert.InDelta(t, 1.0, spent()-before, 1e-9, "no usage seen after init: the whole reservation")
 }
 
+// settled waits until no query of c holds a slot: a stopped CLI is
+// reaped, and its query settled, in the background.
+func settled(t *testing.T, c *agent.Client) {
+	t.Helper()
+	require.Eventually(t, inFlight(c, 0), 10*time.Second, time.Millisecond, "a query never settled")
+}
+
+// spentIs reports whether the limiter has charged usd in all.
+func spentIs(c *agent.Client, usd float64) func() bool {
+	return func() bool { return math.Abs(c.Stats().Limiter.SpentUSD-usd) < 1e-9 }
+}
+
 // Queries stopped by the caller, a timeout or Close after spending are
 // charged their estimate, not 0.
 func TestStoppedQueriesAreCharged(t *testing.T) {
@@ -181,7 +194,7 @@ func TestStoppedQueriesAreCharged(t *testing.T) {
 				cancel()
 			}
 		}
-		assert.InDelta(t, want, c.Stats().Limiter.SpentUSD, 1e-9)
+		assert.Eventually(t, spentIs(c, want), 5*time.Second, time.Millisecond, "charged once the CLI is reaped")
 	})
 	t.Run("broken out of", func(t *testing.T) {
 		c, _ := newClient(t, nil)
@@ -190,7 +203,7 @@ func TestStoppedQueriesAreCharged(t *testing.T) {
 				break
 			}
 		}
-		assert.InDelta(t, want, c.Stats().Limiter.SpentUSD, 1e-9)
+		assert.Eventually(t, spentIs(c, want), 5*time.Second, time.Millisecond, "charged once the CLI is reaped")
 	})
 	t.Run("query timeout", func(t *testing.T) {
 		c, mock := newClient(t, func(cfg *agent.Config) { cfg.QueryTimeout = time.Minute })
@@ -204,7 +217,7 @@ func TestStoppedQueriesAreCharged(t *testing.T) {
 			}
 		}
 		require.ErrorIs(t, err, agent.ErrQueryTimeout)
-		assert.InDelta(t, want, c.Stats().Limiter.SpentUSD, 1e-9)
+		assert.Eventually(t, spentIs(c, want), 5*time.Second, time.Millisecond, "charged once the CLI is reaped")
 	})
 	t.Run("closed", func(t *testing.T) {
 		c, _ := newClient(t, nil)
@@ -282,6 +295,7 @@ func TestCapHoldsInsideOneAnswer(t *testing.T) {
 	assert.Zero(t, events, "partial messages the caller did not ask for")
 	assert.Contains(t, argsOf(t, record), "--include-partial-messages")
 
+	settled(t, c)
 	st := c.Stats()
 	charged := st.Limiter.SpentUSD
 	assert.Greater(t, charged, 0.5, "charged its estimate")

@@ -50,7 +50,10 @@ func New(cfg Config) (*Client, error) {
 // MaxWait and MaxQueued), asks the circuit breaker, then streams the CLI's
 // messages as they arrive. A refusal is a single (nil, *RejectedError). A
 // result with is_error comes as the *ResultMessage followed by an *APIError.
-// Breaking out of the loop stops and reaps the process.
+// Breaking out of the loop (or ctx ending) returns at once: the process is
+// stopped (SIGTERM, then SIGKILL after StopGracePeriod) and reaped in the
+// background, and keeps its MaxConcurrent slot until it is gone; Close
+// waits for it.
 func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
 	req := cli.Request{Prompt: prompt}
 	for _, opt := range opts {
@@ -108,7 +111,9 @@ func (c *Client) Stats() Stats {
 
 // Close stops every running query (SIGTERM, then SIGKILL after
 // StopGracePeriod), wakes waiting callers with ErrClosed, stops the guards
-// and waits until no goroutine or process of the client is left. It is
+// and waits until no goroutine or process of the client is left, except
+// user callbacks (Stderr, Classify) still running StopGracePeriod after the
+// rest has ended: those are abandoned, logged and counted. It is
 // idempotent and safe from many goroutines, but must not be called from
 // inside a Query loop body of the same client.
 func (c *Client) Close() error {

@@ -42,19 +42,28 @@ type Config struct {
 	StopGracePeriod time.Duration
 	// MaxLineBytes caps one stdout line (default 32 MiB).
 	MaxLineBytes int
-	// Stderr, when set, receives each line the CLI writes to stderr.
+	// Stderr, when set, receives each line the CLI writes to stderr, in
+	// order, from a goroutine of its own per query: never concurrently for
+	// one query, concurrently across queries. It delays nothing: while it
+	// runs, up to 1024 lines wait, and later ones are dropped and counted.
+	// A panic in it is recovered and logged.
 	Stderr func(line string)
 
 	// Classify overrides how a finished query counts for the circuit breaker
 	// (default DefaultClassify). It is not consulted for queries the caller
-	// cancelled or broke out of: those never count.
+	// cancelled or broke out of: those never count. It is called once per
+	// query, concurrently for concurrent queries. A panic in it, or no answer
+	// within a second, counts the query as a failure.
 	Classify func(result *ResultMessage, err error) Outcome
 
 	// Clock is the time source of the limiter, the breaker and the timeouts
 	// (default: real time). Tests inject *clock.Mock.
 	Clock clock.Clock
 	// Logger receives state changes, pauses and refusals (default: none).
-	// Prompts and API keys are never logged.
+	// Prompts and API keys are never logged. Its handler is called
+	// concurrently, from the goroutine that logs; a panic in it is
+	// recovered (the record is lost), but one that blocks blocks that
+	// goroutine, so it should not.
 	Logger *slog.Logger
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -105,4 +106,27 @@ func readPid(t *testing.T, path string) int {
 	_, err = fmt.Sscan(string(b), &pid)
 	require.NoError(t, err)
 	return pid
+}
+
+// untilReaped sets req.Reaped; the returned func waits for that call and
+// fails the test if Reaped is ever called twice.
+func untilReaped(t *testing.T, req *Request) (wait func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var calls atomic.Int32
+	req.Reaped = func() {
+		if calls.Add(1) == 1 {
+			close(done)
+			return
+		}
+		t.Error("Reaped called more than once")
+	}
+	return func() {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(safetyNet):
+			t.Fatal("Reaped never called")
+		}
+	}
 }

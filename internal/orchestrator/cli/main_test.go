@@ -12,5 +12,6 @@ func TestMain(m *testing.M) {
 	// The test binary doubles as the fake claude CLI: before flags are
 	// parsed, since the CLI's own flags (-p...) would upset them.
 	fakecli.RunIfRequested()
+	runHostIfRequested()
 	goleak.VerifyTestMain(m)
 }

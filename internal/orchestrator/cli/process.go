@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
 
@@ -22,17 +25,24 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 // process is one running CLI in its own process group.
 //
 // Goroutines, all ended before close returns:
+//   - supervise starts the CLI from an OS thread of its own and keeps it
+//     until the CLI is reaped;
 //   - writeStdin writes the prompt and closes stdin;
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
-//   - supervise stops the group when ctx ends, then, once stdin is closed
-//     and stdout and stderr are at EOF, is the only caller of cmd.Wait.
+//   - limitUnread pauses the group while the caller is too far behind;
+//   - supervise then stops the group when ctx ends; once the leader has
+//     exited it kills the group and the escaped descendants (killEscaped),
+//     and once stdin is closed and stdout and stderr are at EOF, it is the
+//     only caller of cmd.Wait.
 //
 // stdout is read by the iterator's goroutine.
 type process struct {
 	cmd    *exec.Cmd
-	pid    int           // also the process group id
+	pid    int           // also the process group id; set by supervise before start returns
 	grace  time.Duration // SIGTERM -> SIGKILL
+	token  string        // marks the environment of the CLI and its descendants (envRunToken)
+	count  *Counters
 	stdin  *os.File
 	stdout io.ReadCloser // see newStdout
 	stderr *os.File
@@ -46,12 +56,17 @@ type process struct {
 	stdoutDone chan struct{} // stdout read to EOF (or discarded)
 	stderrDone chan struct{} // stderr read to EOF; tail final
 	exited     chan struct{} // leader exited, not reaped: the pgid is still ours
+	unreadDone chan struct{} // limitUnread returned
 	done       chan struct{} // reaped; fields below are final
 
-	tail       tailBuffer
-	terminated bool // the group was stopped by us (stop or ctx)
-	state      *os.ProcessState
-	waitErr    error
+	// sigMu orders limitUnread's SIGSTOP after a check that the CLI is not
+	// being stopped, against terminate's SIGTERM and SIGCONT: a CLI is
+	// never left paused once it is asked to exit.
+	sigMu sync.Mutex
+
+	tail    tailBuffer
+	state   *os.ProcessState
+	waitErr error
 }
 
 // start starts the CLI at path with its own process group, pipes for stdin
@@ -73,23 +88,18 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		}
 		files[i], files[i+1] = r, w
 	}
+	token := rand.Text()
 	cmd := exec.Command(path, req.args()...)
 	cmd.Dir = req.WorkingDir
-	cmd.Env = req.env(os.Environ())
+	cmd.Env = append(req.env(os.Environ()), envRunToken+"="+token)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], childOut, files[3]
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
-	if err != nil {
-		closeAll([]*os.File{files[1], files[2]})
-		stdout.Close()
-		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
-	}
+	cmd.SysProcAttr = sysProcAttr()
 
 	p := &process{
 		cmd:        cmd,
-		pid:        cmd.Process.Pid,
 		grace:      opt.GracePeriod,
+		token:      token,
+		count:      opt.Counters,
 		stdin:      files[1],
 		stdout:     stdout,
 		stderr:     files[2],
@@ -99,14 +109,24 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		stdoutDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
+		unreadDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 	}
-	stdout.exited = p.exited
+	started := make(chan error, 1)
+	go p.supervise(started)
+	err = <-started
+	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
+	if err != nil {
+		closeAll([]*os.File{files[1], files[2]})
+		stdout.Close()
+		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
+	}
+	stdout.exited, stdout.stopped = p.exited, ctx.Done()
 	go p.writeStdin(req.Prompt)
-	go p.drainStderr(opt.OnStderr)
+	go p.drainStderr(opt.OnStderr, opt.Callbacks)
 	go p.watchExit()
-	go p.supervise()
+	go p.limitUnread(stdout, opt.MaxUnreadStdout)
 	return p, nil
 }
 
@@ -133,16 +153,33 @@ func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }
 // longer one is handled in pieces.
 const stderrBufSize = 4 << 10
 
-func (p *process) drainStderr(onLine func(string)) {
+// drainStderr reads stderr to EOF into the tail, and queues each line for
+// onLine's goroutine (see Options.OnStderr), dropping lines it has no room
+// for: stderr is always drained, whatever onLine does.
+func (p *process) drainStderr(onLine func(string), g *callback.Guard) {
 	defer close(p.stderrDone)
 	defer p.stderr.Close()
+	var lines chan string
+	if onLine != nil {
+		lines = make(chan string, StderrQueue) // see StderrQueue
+		defer close(lines)
+		g.Go("Config.Stderr", func() {
+			for line := range lines {
+				g.Do("Config.Stderr", func() { onLine(line) }) //nolint:errcheck // logged and counted
+			}
+		})
+	}
 	r := bufio.NewReaderSize(p.stderr, stderrBufSize)
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if len(chunk) > 0 {
 			p.tail.Write(chunk)
-			if onLine != nil {
-				onLine(string(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))))
+			if lines != nil {
+				select {
+				case lines <- string(bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))):
+				default:
+					p.count.StderrDropped.Add(1)
+				}
 			}
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -151,21 +188,43 @@ func (p *process) drainStderr(onLine func(string)) {
 	}
 }
 
-// supervise owns cmd.Wait. It stops the group when p.ctx ends before the
-// leader exits; once the leader has exited it kills what is left of the
-// group (so nothing outlives the query), waits for stdout and stderr to be
-// read to EOF, and reaps the leader.
-func (p *process) supervise() {
+// envRunToken is the environment variable holding a run's token: the CLI's
+// descendants inherit it, so those that leave its process group can still
+// be found (killEscaped).
+const envRunToken = "CLAUDE_AGENT_SDK_RUN"
+
+// supervise starts the CLI and owns cmd.Wait. It reports the start on
+// started, then stops the group when p.ctx ends before the leader exits;
+// once the leader has exited it kills what is left of the group and the
+// descendants that escaped it (so nothing outlives the query), waits for
+// stdout and stderr to be read to EOF, and reaps the leader.
+//
+// On Linux the CLI gets SIGKILL when the thread that started it exits
+// (Pdeathsig, so a host that crashes leaves no CLI behind), and Go may end
+// a thread whenever a goroutine exits locked to it (golang/go#27505): the
+// start happens on this goroutine's locked thread, which it keeps until the
+// CLI is reaped.
+func (p *process) supervise(started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := p.cmd.Start(); err != nil {
+		started <- err
+		return
+	}
+	p.pid = p.cmd.Process.Pid
+	started <- nil
+
 	defer close(p.done)
 	select {
 	case <-p.exited:
 	case <-p.ctx.Done():
-		p.terminated = true
 		p.terminate()
 	}
 	// The leader is not reaped yet, so its pid still names our group.
 	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
+	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))
 	p.closeStdin()
+	<-p.unreadDone
 	<-p.stdinDone
 	p.awaitStderr()
 	<-p.stdoutDone
@@ -174,8 +233,9 @@ func (p *process) supervise() {
 }
 
 // awaitStderr waits for stderr's EOF. A descendant that left the group
-// (setsid, a daemon) escaped the SIGKILL and may hold stderr open: after
-// the grace period the read is cut short.
+// (setsid, a daemon) and dropped the run's token from its environment
+// escaped both kills and may hold stderr open: after the grace period the
+// read is cut short.
 func (p *process) awaitStderr() {
 	t := time.NewTimer(p.grace)
 	defer t.Stop()
@@ -189,10 +249,14 @@ func (p *process) awaitStderr() {
 
 // terminate closes stdin, sends SIGTERM to the group, and SIGKILL if the
 // leader is still there after the grace period (real time: it is the
-// CLI's own shutdown time).
+// CLI's own shutdown time). SIGCONT after SIGTERM lets a CLI paused by
+// limitUnread exit.
 func (p *process) terminate() {
 	p.closeStdin()
+	p.sigMu.Lock()
 	syscall.Kill(-p.pid, syscall.SIGTERM) //nolint:errcheck // ESRCH: already gone
+	syscall.Kill(-p.pid, syscall.SIGCONT) //nolint:errcheck // ESRCH: already gone
+	p.sigMu.Unlock()
 	t := time.NewTimer(p.grace)
 	defer t.Stop()
 	select {
@@ -229,6 +293,18 @@ func (p *process) close() {
 	p.stop(errStopped)
 	p.discardStdout()
 	<-p.done
+}
+
+// end runs once the stream's iterator has returned: a CLI that printed its
+// result gets the grace period to exit (finish), any other is stopped
+// (close). Then p.ctx's resources are released.
+func (p *process) end(sawResult bool) {
+	if sawResult {
+		p.finish()
+	} else {
+		p.close()
+	}
+	p.stop(nil)
 }
 
 // exitError describes how the CLI ended when it gave no result.

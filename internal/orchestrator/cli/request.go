@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 )
 
 // Request is one query: the prompt and the options that become CLI flags.
@@ -37,6 +39,21 @@ type Request struct {
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
+	// Reaped, when set, is called exactly once per Stream that is ranged
+	// over, after its last yield: once the CLI is reaped and every
+	// goroutine of the stream has ended (a user callback still running is
+	// left to Options.Callbacks). It is called in the iterator's goroutine
+	// when no process started, else from a goroutine of the stream's, maybe
+	// after the iterator has returned (an early break or a stop does not
+	// wait for the CLI to go). It must not block for long.
+	Reaped func()
+}
+
+// reaped calls r.Reaped if set.
+func (r *Request) reaped() {
+	if r.Reaped != nil {
+		r.Reaped()
+	}
 }
 
 // Options configures how the CLI is run. The zero value uses the defaults
@@ -51,9 +68,18 @@ type Options struct {
 	// 0: 64 KiB.
 	StderrTailBytes int
 	// OnStderr, when set, is called with each stderr line (without its
-	// line ending; lines over 64 KiB come in pieces), from one goroutine.
-	// It must return quickly: the CLI blocks while it runs.
+	// line ending; lines over 4 KiB come in pieces), in order, never
+	// concurrently for one stream (streams call it concurrently), from a
+	// goroutine of its own run by Callbacks: it delays neither the CLI nor
+	// the stream, and may run after the stream has ended. While it runs,
+	// up to StderrQueue lines wait; further lines are dropped, counted in
+	// Counters.StderrDropped (the stderr tail kept for errors has them).
+	// A panic in it is recovered, logged and counted by Callbacks.
 	OnStderr func(line string)
+	// Callbacks runs OnStderr and tracks the calls still running, for the
+	// owner's Close to wait for (callback.Guard.Wait). nil: a guard of the
+	// stream's own, which nobody waits for.
+	Callbacks *callback.Guard
 	// GracePeriod is how long a stopped CLI gets between SIGTERM and
 	// SIGKILL. 0: 5 s.
 	GracePeriod time.Duration
@@ -63,6 +89,18 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Clock times IdleTimeout. nil: the real clock.
 	Clock clock.Clock
+	// MaxUnreadStdout bounds the output the CLI may write ahead of the
+	// caller: once more than this is unread, the CLI's process group is
+	// paused (SIGSTOP) until the caller has read half of it (SIGCONT). The
+	// CLI's output the caller holds is at most about this, plus the line
+	// being assembled (up to MaxLineBytes), plus 1 MiB read but not yet
+	// given back to the kernel; a CLI writing fast can overshoot it by what
+	// it writes in a millisecond. Linux only (elsewhere stdout is a pipe,
+	// which bounds itself). 0: 4 MiB.
+	MaxUnreadStdout int64
+	// Counters, when set, is added to by every stream run with these
+	// Options (see Counters). nil: counted privately, unseen.
+	Counters *Counters
 }
 
 // Defaults of Options.
@@ -70,7 +108,12 @@ const (
 	DefaultMaxLineBytes    = 32 << 20
 	DefaultStderrTailBytes = 64 << 10
 	DefaultGracePeriod     = 5 * time.Second
+	DefaultMaxUnreadStdout = 4 << 20
 )
+
+// StderrQueue is how many stderr lines wait for a busy OnStderr before
+// lines are dropped: a burst of a CLI's warnings, not a log to keep.
+const StderrQueue = 1024
 
 func (o Options) withDefaults() Options {
 	if o.MaxLineBytes <= 0 {
@@ -84,6 +127,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.New()
+	}
+	if o.MaxUnreadStdout <= 0 {
+		o.MaxUnreadStdout = DefaultMaxUnreadStdout
+	}
+	if o.Counters == nil {
+		o.Counters = new(Counters)
+	}
+	if o.Callbacks == nil {
+		o.Callbacks = callback.New(nil, nil)
 	}
 	return o
 }

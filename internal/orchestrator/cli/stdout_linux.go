@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,7 +33,7 @@ func newStdout() (child *os.File, r *follower, err error) {
 		unix.Close(fd)
 		return nil, nil, fmt.Errorf("agent: memfd for the claude CLI's stdout: %w", err)
 	}
-	r = &follower{f: os.NewFile(uintptr(fd), "claude-stdout"), fd: fd, wait: minPoll}
+	r = &follower{f: os.NewFile(uintptr(fd), "claude-stdout"), fd: fd, wait: minPoll, progress: make(chan struct{}, 1)}
 	return os.NewFile(uintptr(cfd), "claude-stdout"), r, nil
 }
 
@@ -51,11 +52,19 @@ const (
 type follower struct {
 	f      *os.File
 	exited <-chan struct{} // set by start
-	fd     int             // f's descriptor, for hole punching
-	off    int64           // where the next read starts
-	freed  int64           // [0, freed) is given back to the kernel
-	wait   time.Duration   // the next wait at the end of the file
-	timer  *time.Timer
+	// stopped, set by start, ends a wait at the end of the file with
+	// errStopped: once the CLI is being stopped, the rest of its output
+	// does not matter, and its exit may be a grace period away.
+	stopped <-chan struct{}
+	fd      int          // f's descriptor, for hole punching
+	off     int64        // where the next read starts
+	read    atomic.Int64 // off, for limitUnread
+	// progress wakes limitUnread after a read; a buffer of one: a wake-up
+	// pending is as good as many.
+	progress chan struct{}
+	freed    int64         // [0, freed) is given back to the kernel
+	wait     time.Duration // the next wait at the end of the file
+	timer    *time.Timer
 }
 
 // Read reads what the CLI has written; at the end of the file it waits for
@@ -66,6 +75,11 @@ func (r *follower) Read(b []byte) (int, error) {
 		n, err := r.f.ReadAt(b, r.off) // n < len(b) comes with io.EOF
 		r.off += int64(n)
 		if n > 0 {
+			r.read.Store(r.off)
+			select {
+			case r.progress <- struct{}{}:
+			default:
+			}
 			r.wait = minPoll
 			r.free()
 			return n, nil
@@ -75,6 +89,9 @@ func (r *follower) Read(b []byte) (int, error) {
 		}
 		if exited {
 			return 0, io.EOF
+		}
+		if isClosed(r.stopped) {
+			return 0, errStopped
 		}
 		r.sleep()
 	}
@@ -107,6 +124,7 @@ func (r *follower) sleep() {
 	select {
 	case <-r.timer.C:
 	case <-r.exited:
+	case <-r.stopped:
 	}
 	r.wait = min(2*r.wait, maxPoll)
 }

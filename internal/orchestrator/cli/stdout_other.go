@@ -21,5 +21,6 @@ func newStdout() (child *os.File, r *pipeReader, err error) {
 
 type pipeReader struct {
 	io.ReadCloser
-	exited <-chan struct{} // unused: EOF marks the end
+	exited  <-chan struct{} // unused: EOF marks the end
+	stopped <-chan struct{} // unused: stopping the CLI ends the pipe
 }

@@ -38,8 +38,11 @@ var errReused = errors.New("agent: a stream can be ranged over only once")
 //
 // When ctx ends, the caller breaks out of the loop, or the stream fails,
 // the CLI's process group gets SIGTERM, then SIGKILL after
-// opt.GracePeriod; the iterator returns only once the CLI is reaped and
-// every goroutine it started has ended.
+// opt.GracePeriod. The iterator does not wait for that: it returns at once,
+// and the CLI is stopped and reaped in the background; req.Reaped tells
+// when it is gone. A stream ranged to its natural end (the result, or the
+// CLI's exit) returns once the CLI is reaped: a CLI that printed its result
+// gets opt.GracePeriod to exit, and is stopped after it.
 func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Message, error] {
 	var used atomic.Bool
 	return func(yield func(protocol.Message, error) bool) {
@@ -47,6 +50,24 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			yield(nil, errReused)
 			return
 		}
+		var (
+			p  *process
+			st runState
+		)
+		defer func() { // also when the caller's loop body panics
+			switch {
+			case p == nil:
+				req.reaped()
+			case st.reaped:
+				p.stop(nil)
+				req.reaped()
+			default:
+				go func() {
+					p.end(st.sawResult)
+					req.reaped()
+				}()
+			}
+		}()
 		opt := opt.withDefaults()
 		if err := req.validate(); err != nil {
 			yield(nil, err)
@@ -61,9 +82,12 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			yield(nil, ctxError(ctx))
 			return
 		}
-		// The process's context ends with the caller's, or with stop.
-		pctx, stop := context.WithCancelCause(ctx)
-		defer stop(nil)
+		// The process's context ends with the caller's, or with stop; it
+		// is detached from the caller's when the iterator returns, so that
+		// a CLI that printed its result gets its grace period to exit even
+		// if the caller's ctx ends right after the loop.
+		pctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+		defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
 		// Armed before the CLI starts: a test advancing a mock clock once
 		// the CLI runs always finds the timer.
 		idle := newWatchdog(opt.Clock, opt.IdleTimeout)
@@ -71,31 +95,35 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			stop(fmt.Errorf("%w: no output for %s", protocol.ErrIdleTimeout, opt.IdleTimeout))
 		})
 		defer idle.stop()
-		p, err := start(pctx, stop, path, &req, &opt)
+		p, err = start(pctx, stop, path, &req, &opt)
 		if err != nil {
+			stop(nil)
 			yield(nil, err)
 			return
 		}
-		defer p.close()
-		run(ctx, p, opt.MaxLineBytes, idle, yield)
+		run(ctx, p, opt.MaxLineBytes, idle, yield, &st)
 	}
 }
 
+// runState is how far run got, for the stream's cleanup.
+type runState struct {
+	sawResult bool // the result was yielded
+	reaped    bool // the CLI is reaped: the stream ran to its natural end
+}
+
 // run reads p's stdout and yields messages, then the final error if any.
-func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield func(protocol.Message, error) bool) {
+func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield func(protocol.Message, error) bool, st *runState) {
 	lines := newLineReader(p.stdout, maxLine)
-	sawResult := false
 	for {
 		line, err := lines.next()
 		if err != nil {
 			var tooLong *protocol.LineTooLongError
 			if errors.As(err, &tooLong) {
 				p.stop(err)
-				p.close()
 				yield(nil, err)
 				return
 			}
-			break // EOF, or stdout closed under us: the end either way
+			break // EOF, stopped, or stdout closed under us: the end either way
 		}
 		idle.reset()
 		line = bytes.TrimSpace(line)
@@ -103,8 +131,8 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			continue // noise, e.g. a warning printed on stdout
 		}
 		msg, err := protocol.Decode(line)
-		if p.ctx.Err() != nil {
-			break // stopping: report why, not more messages
+		if p.ctx.Err() != nil || ctx.Err() != nil {
+			break // stopping: report why, not more messages (ctx reaches p.ctx a moment later)
 		}
 		idle.stop() // the caller's time does not count as idle
 		if err != nil {
@@ -120,30 +148,29 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		if res, ok := msg.(*protocol.ResultMessage); ok {
 			// The run's outcome: the stream ends here, whatever the CLI
 			// prints after it (a second, spurious result has been seen).
-			sawResult = true
+			// How the CLI ends after it (exit 1 after an error result, or
+			// stopped while lingering) changes nothing.
+			st.sawResult = true
 			if res.IsError && !yield(nil, protocol.ResultError(res)) {
 				return
 			}
-			break
+			p.finish()
+			st.reaped = true
+			return
 		}
 		idle.reset()
 	}
 	idle.stop()
-	if sawResult {
-		p.finish()
-	} else {
-		p.discardStdout()
-		<-p.done
-	}
 	switch {
-	case sawResult:
-		// The run's outcome is known: how the CLI ended after it (exit 1
-		// after an error result, or stopped while exiting) changes nothing.
-	case p.terminated && ctx.Err() != nil:
+	case ctx.Err() != nil:
 		yield(nil, ctxError(ctx))
-	case p.terminated:
+	case p.ctx.Err() != nil:
 		yield(nil, context.Cause(p.ctx))
 	default:
+		// The CLI ended by itself without a result: its exit is the error.
+		p.discardStdout()
+		<-p.done
+		st.reaped = true
 		yield(nil, p.exitError())
 	}
 }

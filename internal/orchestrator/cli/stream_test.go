@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
@@ -91,13 +92,16 @@ func TestStreamLineTooLong(t *testing.T) {
 	opt.MaxLineBytes = 1000
 	long := filepath.Join(t.TempDir(), "long.jsonl")
 	require.NoError(t, os.WriteFile(long, []byte(fakecli.AssistantLine(strings.Repeat("y", 200_000))+"\n"), 0o600))
-	msgs, errs := collect(t, testContext(t), request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.Record(rec),
 		fakecli.Line(fakecli.InitLine()),
 		fakecli.Cat(long),
 		fakecli.Line(fakecli.ResultLine("never seen", 0)),
 		fakecli.Hang(),
-	}), opt)
+	})
+	waitReaped := untilReaped(t, &req)
+	msgs, errs := collect(t, testContext(t), req, opt)
+	waitReaped()
 	assert.Equal(t, "system/init", types(msgs))
 	require.Len(t, errs, 1)
 	var tooLong *protocol.LineTooLongError
@@ -112,11 +116,15 @@ func TestStreamStderrBeforeStdoutDoesNotDeadlock(t *testing.T) {
 	var lines int
 	opt := fake(t)
 	opt.OnStderr = func(string) { lines++ }
+	opt.Callbacks = callback.New(nil, nil)
+	opt.Counters = new(Counters)
 	script := append(fakecli.Script{fakecli.StderrBytes(1 << 20)}, fakecli.Success("after the noise", 0)...)
 	msgs, errs := collect(t, testContext(t), request(script), opt)
 	assert.Empty(t, errs)
 	assert.Equal(t, "system/init assistant result", types(msgs))
-	assert.Equal(t, (1<<20+99)/100, lines, "OnStderr sees every line")
+	require.Zero(t, opt.Callbacks.Wait(safetyNet))
+	assert.Positive(t, lines)
+	assert.EqualValues(t, (1<<20+99)/100, int64(lines)+opt.Counters.StderrDropped.Load(), "each line is delivered or counted")
 }
 
 func TestStreamExitWithoutResult(t *testing.T) {
@@ -178,9 +186,11 @@ func TestStreamIgnoringSIGTERMGetsSIGKILL(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	var errs []error
-	for m, err := range Stream(ctx, request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.IgnoreSIGTERM(), fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang(),
-	}), opt) {
+	})
+	waitReaped := untilReaped(t, &req)
+	for m, err := range Stream(ctx, req, opt) {
 		if m != nil {
 			cancel()
 		}
@@ -188,6 +198,7 @@ func TestStreamIgnoringSIGTERMGetsSIGKILL(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}
+	waitReaped()
 	assert.GreaterOrEqual(t, time.Since(start), opt.GracePeriod, "SIGKILL only after the grace period")
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.Canceled)
@@ -209,10 +220,10 @@ func TestStreamIdleTimeout(t *testing.T) {
 		}
 	}
 	done := make(chan []error)
+	req := request(fakecli.Script{fakecli.Record(rec), fakecli.Stderr("ready\n"), fakecli.Hang()})
+	waitReaped := untilReaped(t, &req)
 	go func() {
-		_, errs := collect(t, testContext(t), request(fakecli.Script{
-			fakecli.Record(rec), fakecli.Stderr("ready\n"), fakecli.Hang(),
-		}), opt)
+		_, errs := collect(t, testContext(t), req, opt)
 		done <- errs
 	}()
 	<-ready
@@ -224,6 +235,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	}
 	mock.Add(time.Second)
 	errs := <-done
+	waitReaped()
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], protocol.ErrIdleTimeout)
 	assert.NotErrorIs(t, errs[0], context.Canceled)
@@ -254,16 +266,19 @@ func TestStreamIdleTimeoutIgnoresTheConsumersTime(t *testing.T) {
 func TestStreamEarlyBreakStopsTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	rec, childPid := filepath.Join(dir, "rec.json"), filepath.Join(dir, "child.pid")
-	for m := range Stream(testContext(t), request(fakecli.Script{
+	req := request(fakecli.Script{
 		fakecli.Record(rec),
 		fakecli.Spawn(childPid, fakecli.Script{fakecli.Hang()}),
 		fakecli.Line(fakecli.InitLine()),
 		fakecli.Line(fakecli.AssistantLine("more")),
 		fakecli.Hang(),
-	}), fake(t)) {
+	})
+	waitReaped := untilReaped(t, &req)
+	for m := range Stream(testContext(t), req, fake(t)) {
 		require.NotNil(t, m)
 		break
 	}
+	waitReaped()
 	r, err := fakecli.ReadRecording(rec)
 	require.NoError(t, err)
 	assert.True(t, reaped(r.Pid), "the CLI is reaped")
@@ -285,9 +300,9 @@ func TestStreamContextCancelMidStream(t *testing.T) {
 	defer cancel()
 	var msgs []protocol.Message
 	var errs []error
-	for m, err := range Stream(ctx, request(fakecli.Script{
-		fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang(),
-	}), fake(t)) {
+	req := request(fakecli.Script{fakecli.Record(rec), fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	waitReaped := untilReaped(t, &req)
+	for m, err := range Stream(ctx, req, fake(t)) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -295,6 +310,7 @@ func TestStreamContextCancelMidStream(t *testing.T) {
 		msgs = append(msgs, m)
 		cancel()
 	}
+	waitReaped()
 	assert.Equal(t, "system/init", types(msgs))
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], context.Canceled)
@@ -467,17 +483,37 @@ func TestStreamEndsAtTheFirstResult(t *testing.T) {
 	assert.False(t, msgs[2].(*protocol.ResultMessage).IsError)
 }
 
-// A descendant that left the process group keeps stderr open; the stream
-// still ends, one grace period after the CLI's exit.
-func TestStreamDoesNotWaitForAnEscapedDescendant(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "escaped.pid")
-	script := append(fakecli.Script{fakecli.SpawnEscaped(pidFile, fakecli.Script{fakecli.Hang()})}, fakecli.Success("ok", 0)...)
-	t.Cleanup(func() {
-		if pid := readPid(t, pidFile); pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // the test's own leftover
-		}
-	})
-	msgs, errs := collect(t, testContext(t), request(script), fake(t))
-	assert.Empty(t, errs)
-	assert.Equal(t, "system/init assistant result", types(msgs))
+// A descendant that left the process group (setsid) and holds stdout and
+// stderr open is found by the run's token and killed when the query ends:
+// it delays nothing, whatever the grace period.
+func TestStreamKillsAnEscapedDescendant(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  fakecli.Script
+		errs int
+	}{
+		{"after a result", fakecli.Success("ok", 0), 0},
+		{"exit without a result", fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Exit(1)}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+			script := append(fakecli.Script{fakecli.SpawnEscaped(pidFile, fakecli.Script{fakecli.Hang()})}, tt.end...)
+			opt := fake(t)
+			opt.GracePeriod = time.Hour // a wait for the escapee would show
+			opt.Counters = new(Counters)
+			returned := make(chan struct{})
+			go func() { // the safety net of a regression
+				select {
+				case <-returned:
+				case <-time.After(safetyNet):
+					syscall.Kill(readPid(t, pidFile), syscall.SIGKILL) //nolint:errcheck // best effort
+				}
+			}()
+			_, errs := collect(t, testContext(t), request(script), opt)
+			close(returned)
+			assert.Len(t, errs, tt.errs)
+			assertDies(t, readPid(t, pidFile), "the escaped descendant outlived the query")
+			assert.EqualValues(t, 1, opt.Counters.EscapedKilled.Load())
+		})
+	}
 }
