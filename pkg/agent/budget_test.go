@@ -1,9 +1,9 @@
 package agent_test
 
 import (
-	"math"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
