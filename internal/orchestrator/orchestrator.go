@@ -188,6 +188,10 @@ func (o *Orchestrator) track(cancel context.CancelCauseFunc) (untrack func()) {
 }
 
 func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(protocol.Message, error) bool) {
+	if err := validateRequest(&req); err != nil {
+		yield(nil, err)
+		return
+	}
 	if !o.enter() {
 		yield(nil, rejection(ErrClosed))
 		return

@@ -41,6 +41,9 @@ func inFlight(c *agent.Client, n int) func() bool {
 func TestSixtyFirstQueryWaitsForRefill(t *testing.T) {
 	c, mock := newClient(t, nil)
 	prompts := make([]string, 60)
+	for i := range prompts {
+		prompts[i] = "prompt"
+	}
 	for i, res := range c.RunBatch(t.Context(), prompts, play(fakecli.Success("ok", 0))) {
 		require.NoError(t, res.Err, "query %d", i)
 		require.NotNil(t, res.Result)

@@ -37,6 +37,10 @@ type Request struct {
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
+	// BadEnvKeys holds the keys given to WithEnv that no "KEY=VALUE"
+	// entry can carry (empty, or with '=' in them), which Env cannot
+	// show: the orchestrator refuses a request that has any.
+	BadEnvKeys []string
 }
 
 // Options configures how the CLI is run. The zero value uses the defaults
