@@ -44,7 +44,10 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
-	msg := fmt.Sprintf("%v (%s)", e.Err, e.Limit)
+	msg := e.Err.Error()
+	if e.Err == ErrRateLimited && e.Limit != "" {
+		msg += " (" + e.Limit + ")" // which of its limits; the others' sentinels name theirs
+	}
 	if e.RetryAfter > 0 {
 		msg += fmt.Sprintf(": retry after %v", e.RetryAfter)
 	}

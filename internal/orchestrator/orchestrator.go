@@ -231,7 +231,8 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 
 	var (
 		end   Ending
-		ended bool // the stream ran to its end (no break, no panic)
+		ended bool  // the stream ran to its end (no break, no panic)
+		fault error // the caller's configuration is at fault (callerFault)
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
@@ -248,6 +249,9 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		if (ended || end.Result != nil) && !stopped {
 			outcome = o.classifySafely(end.Result, end.Err())
 		}
+		if fault != nil {
+			outcome = breaker.Ignored // not the backend's health
+		}
 		o.limiter.Settle(admission, cost)
 		o.breaker.Report(permit, outcome)
 	}()
@@ -255,6 +259,13 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
 		if err != nil {
 			err = o.streamError(ctx, runCtx, err)
+			if fault != nil {
+				err = fault
+			}
+		}
+		if f := callerFault(msg, &req); f != nil && fault == nil {
+			fault = f
+			cancel(f) // stop the CLI before it retries
 		}
 		end.Observe(msg, err)
 		switch m := msg.(type) {

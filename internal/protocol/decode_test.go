@@ -250,8 +250,11 @@ func TestErrorTexts(t *testing.T) {
 		(&ProcessError{ExitCode: -1, Signal: "killed"}).Error())
 	assert.Equal(t, "agent: claude CLI exited with code 0 without a result",
 		(&ProcessError{}).Error())
-	assert.Equal(t, "agent: claude run failed with API status 529 (success): API Error: 529 Overloaded",
+	assert.Equal(t, "agent: claude run failed with API status 529: API Error: 529 Overloaded",
 		(&APIError{Status: 529, Subtype: "success", Message: "API Error: 529 Overloaded"}).Error())
+	assert.Equal(t, "agent: claude run failed: API Error: Unable to connect to API (ECONNRESET)",
+		(&APIError{Subtype: "success", Message: "API Error: Unable to connect to API (ECONNRESET)"}).Error(),
+		"the CLI's subtype success (sic) is not shown")
 	assert.Equal(t, "agent: claude run failed (error_max_budget_usd)",
 		(&APIError{Subtype: "error_max_budget_usd"}).Error())
 	assert.Equal(t, "agent: claude CLI output line longer than 10 bytes", (&LineTooLongError{Limit: 10}).Error())

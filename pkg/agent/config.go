@@ -46,7 +46,8 @@ type Config struct {
 
 	// Classify overrides how a finished query counts for the circuit breaker
 	// (default DefaultClassify). It is not consulted for queries the caller
-	// cancelled or broke out of: those never count.
+	// cancelled or broke out of, nor for those that ended with
+	// ErrAuthentication or ErrInvalidRequest: those never count.
 	Classify func(result *ResultMessage, err error) Outcome
 
 	// Clock is the time source of the limiter, the breaker and the timeouts
@@ -94,7 +95,8 @@ const (
 
 // DefaultClassify is the default Config.Classify: failures are crashes,
 // timeouts, bad output and API statuses >= 500 (529 included); 4xx statuses
-// (429 included), error_max_turns and error_max_budget_usd are ignored; a
+// (429 included), authentication failures ("Not logged in" included),
+// invalid requests, error_max_turns and error_max_budget_usd are ignored; a
 // result without is_error is a success.
 func DefaultClassify(result *ResultMessage, err error) Outcome {
 	return orchestrator.Classify(result, err)
