@@ -7,7 +7,7 @@ import (
 )
 
 // message is a request to the actor: *acquireReq, *cancelReq, *pauseReq,
-// *settleReq or *statsReq. Settles normally travel on their own buffered
+// *unpauseReq, *settleReq or *statsReq. Settles normally travel on their own buffered
 // channel; *settleReq carries one when that buffer is full.
 type message interface{ isMessage() }
 
@@ -46,6 +46,9 @@ type cancelReq struct{ req *acquireReq }
 // pauseReq carries Pause.
 type pauseReq struct{ until time.Time }
 
+// unpauseReq carries Unpause.
+type unpauseReq struct{}
+
 // statsReq carries Stats.
 type statsReq struct{ reply chan Stats } // buffer 1
 
@@ -62,6 +65,7 @@ type settleReq struct{ settleMsg }
 func (*acquireReq) isMessage() {}
 func (*cancelReq) isMessage()  {}
 func (*pauseReq) isMessage()   {}
+func (*unpauseReq) isMessage() {}
 func (*statsReq) isMessage()   {}
 func (*settleReq) isMessage()  {}
 
@@ -134,6 +138,8 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.cancel(m.req)
 	case *pauseReq:
 		l.core.pause(m.until)
+	case *unpauseReq:
+		l.core.unpause()
 	case *settleReq:
 		l.settle(m.settleMsg)
 	case *statsReq:

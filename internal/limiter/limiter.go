@@ -201,6 +201,12 @@ func (l *Limiter) Pause(until time.Time) {
 	l.send(&pauseReq{until: until})
 }
 
+// Unpause lifts the pause set by Pause at once: waiters held only by it
+// are admitted, and Stats reports no pause. A later Pause pauses again.
+func (l *Limiter) Unpause() {
+	l.send(&unpauseReq{})
+}
+
 // Stats returns a snapshot of the limiter. After Close it returns the
 // snapshot taken when the limiter closed.
 func (l *Limiter) Stats() Stats {

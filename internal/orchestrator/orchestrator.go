@@ -4,6 +4,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ type Config struct {
 	Breaker      breaker.Config
 	CLI          cli.Options
 	QueryTimeout time.Duration // 0: no limit beyond the caller's context
+	MaxPause     time.Duration // bounds a pause the API signals; 0: DefaultMaxPause
 	Classify     Classifier    // nil: Classify
 	Clock        clock.Clock   // nil: real time; also given to the guards and the CLI watchdog
 	Logger       *slog.Logger  // nil: discard
@@ -52,6 +54,7 @@ type Orchestrator struct {
 	classify Classifier
 	clock    clock.Clock
 	log      *slog.Logger
+	pauses   pauses
 
 	unsubscribe func()
 
@@ -77,6 +80,9 @@ func New(cfg Config) (*Orchestrator, error) {
 	if cfg.QueryTimeout < 0 {
 		return nil, fmt.Errorf("agent: QueryTimeout must not be negative, got %v", cfg.QueryTimeout)
 	}
+	if cfg.MaxPause < 0 {
+		return nil, fmt.Errorf("agent: MaxPause must not be negative, got %v", cfg.MaxPause)
+	}
 	cfg.Limiter.Clock, cfg.Limiter.Logger = cfg.Clock, cfg.Logger
 	cfg.Breaker.Clock, cfg.Breaker.Logger = cfg.Clock, cfg.Logger
 	cfg.CLI.Clock = cfg.Clock
@@ -100,6 +106,7 @@ func New(cfg Config) (*Orchestrator, error) {
 		log:      cfg.Logger,
 		cancels:  make(map[uint64]context.CancelCauseFunc),
 		done:     make(chan struct{}),
+		pauses:   pauses{max: cmp.Or(cfg.MaxPause, DefaultMaxPause)},
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -268,15 +275,8 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 			cancel(f) // stop the CLI before it retries
 		}
 		end.Observe(msg, err)
-		switch m := msg.(type) {
-		case *protocol.SystemMessage:
-			if r := m.APIRetry; r != nil && r.ErrorStatus == 429 {
-				o.pause(o.clock.Now().Add(time.Duration(r.RetryDelayMS)*time.Millisecond), "api_retry 429")
-			}
-		case *protocol.RateLimitEvent:
-			if m.Status == "rejected" && !m.ResetsAt.IsZero() {
-				o.pause(m.ResetsAt, "rate_limit_event rejected")
-			}
+		if msg != nil {
+			o.applyPause(msg)
 		}
 		if !yield(msg, err) {
 			return

@@ -193,7 +193,7 @@ func decodeSystem(line []byte) (Message, error) {
 		m.APIRetry = &APIRetry{
 			Attempt:      w.Attempt,
 			MaxRetries:   w.MaxRetries,
-			RetryDelayMS: int64(w.RetryDelayMS),
+			RetryDelayMS: saturatedInt64(w.RetryDelayMS),
 			ErrorStatus:  w.ErrorStatus,
 			Error:        w.Error,
 		}
@@ -280,6 +280,18 @@ type streamEventWire struct {
 	SessionID       string          `json:"session_id"`
 	UUID            string          `json:"uuid"`
 	ParentToolUseID string          `json:"parent_tool_use_id"`
+}
+
+// saturatedInt64 converts f to int64 without the undefined conversion of
+// an out-of-range float: not above zero gives 0, beyond int64 its maximum.
+func saturatedInt64(f float64) int64 {
+	switch {
+	case !(f > 0):
+		return 0
+	case f >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(f)
 }
 
 // unixSeconds converts the CLI's Unix time in seconds; 0 gives the zero

@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +263,24 @@ func TestErrorTexts(t *testing.T) {
 
 func TestRetryDelay(t *testing.T) {
 	assert.Equal(t, 7*time.Second, (&APIRetry{RetryDelayMS: 7000}).RetryDelay())
+	assert.Equal(t, time.Duration(math.MaxInt64), (&APIRetry{RetryDelayMS: 1e17}).RetryDelay(), "saturates, never overflows")
+}
+
+// retry_delay_ms converts to int64 without overflow: beyond int64 it is
+// the maximum, not above zero it is 0.
+func TestRetryDelayDecodesSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"573.64", 573},
+		{"1e17", 1e17},
+		{"1e300", math.MaxInt64},
+		{"-5", 0},
+		{"0", 0},
+	} {
+		m, err := Decode([]byte(`{"type":"system","subtype":"api_retry","retry_delay_ms":` + tc.in + `,"error_status":429}`))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, m.(*SystemMessage).APIRetry.RetryDelayMS, tc.in)
+	}
 }

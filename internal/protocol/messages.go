@@ -9,6 +9,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -94,8 +95,10 @@ type MCPServer struct {
 // APIRetry describes a failed API call that the CLI is about to retry by
 // itself, e.g. after HTTP 429 or 529.
 type APIRetry struct {
-	Attempt      int
-	MaxRetries   int
+	Attempt    int
+	MaxRetries int
+	// RetryDelayMS is the CLI's retry_delay_ms, rounded down; 0 when it
+	// is not above zero, math.MaxInt64 when it is beyond int64.
 	RetryDelayMS int64
 	// ErrorStatus is the HTTP status of the failed call, 0 when the CLI
 	// reports none (e.g. a connection error).
@@ -104,8 +107,12 @@ type APIRetry struct {
 	Error string
 }
 
-// RetryDelay is RetryDelayMS as a time.Duration.
+// RetryDelay is RetryDelayMS as a time.Duration, saturated at the longest
+// Duration (about 292 years) rather than overflowing.
 func (r *APIRetry) RetryDelay() time.Duration {
+	if r.RetryDelayMS > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
 	return time.Duration(r.RetryDelayMS) * time.Millisecond
 }
 

@@ -106,6 +106,14 @@ func (c *Client) Stats() Stats {
 	return Stats{Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued}
 }
 
+// ClearPause lifts at once a pause the API imposed on later queries (after
+// an api_retry for a 429, or a rejected rate_limit_event): queries held
+// only by it are admitted now. Stats().Limiter.PausedUntil is zero after it.
+// The next such signal pauses again.
+func (c *Client) ClearPause() {
+	c.orch.ClearPause()
+}
+
 // Close stops every running query (SIGTERM, then SIGKILL after
 // StopGracePeriod), wakes waiting callers with ErrClosed, stops the guards
 // and waits until no goroutine or process of the client is left. It is

@@ -67,6 +67,12 @@ type RateLimitConfig struct {
 	// MaxWait refuses at once a query whose wait would exceed it, with
 	// ErrRateLimited or ErrBudgetExhausted (0: wait as long as ctx allows).
 	MaxWait time.Duration
+	// MaxPause bounds the pause the API can impose on later queries (an
+	// api_retry for a 429, a rejected rate_limit_event): a longer one is
+	// cut to it, and a malformed one (a delay not above zero, a reset time
+	// not in the future) is ignored; both are logged once. Default 1 hour.
+	// Client.ClearPause lifts a pause at once.
+	MaxPause time.Duration
 	// Disabled turns off both windows and the budget. MaxConcurrent and
 	// MaxQueued still apply.
 	Disabled bool
@@ -103,7 +109,8 @@ func DefaultClassify(result *ResultMessage, err error) Outcome {
 }
 
 // DefaultConfig returns the defaults spelled out: 60 queries a minute, 1000
-// an hour, 10.00 USD an hour, 4 at once, 1000 waiting; the breaker opens
+// an hour, 10.00 USD an hour, pauses of at most an hour, 4 at once, 1000
+// waiting; the breaker opens
 // after 5 failures, stays open 60 s and lets 2 probes through.
 func DefaultConfig() Config {
 	return Config{
@@ -111,6 +118,7 @@ func DefaultConfig() Config {
 			QueriesPerMinute: 60,
 			QueriesPerHour:   1000,
 			CostBudgetHourly: 10.00,
+			MaxPause:         orchestrator.DefaultMaxPause,
 		},
 		CircuitBreaker: CircuitBreakerConfig{
 			FailureThreshold: 5,
@@ -150,6 +158,7 @@ func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) 
 		{"IdleTimeout", c.IdleTimeout},
 		{"StopGracePeriod", c.StopGracePeriod},
 		{"RateLimit.MaxWait", c.RateLimit.MaxWait},
+		{"RateLimit.MaxPause", c.RateLimit.MaxPause},
 	} {
 		if f.v < 0 {
 			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %v", f.name, f.v)
@@ -193,6 +202,7 @@ func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) 
 			IdleTimeout:  c.IdleTimeout,
 		},
 		QueryTimeout: c.QueryTimeout,
+		MaxPause:     c.RateLimit.MaxPause,
 		Classify:     classify,
 		Clock:        c.Clock,
 		Logger:       c.Logger,

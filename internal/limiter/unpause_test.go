@@ -1,0 +1,41 @@
+package limiter
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCoreUnpause(t *testing.T) {
+	c := testCore(t, noLimits())
+	c.pause(at(time.Hour))
+	_, ok := c.admit(at(time.Second))
+	require.False(t, ok)
+	c.unpause()
+	_, ok = c.admit(at(time.Second))
+	assert.True(t, ok, "admitted once the pause is lifted")
+	assert.True(t, c.stats(t0).PausedUntil.IsZero())
+	c.pause(at(2 * time.Second)) // a later pause pauses again
+	_, ok = c.admit(at(time.Second))
+	assert.False(t, ok)
+}
+
+// Unpause admits at once the waiters the pause held, with no time passing.
+func TestUnpauseAdmitsWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newTestLimiter(t, Config{})
+		start := time.Now()
+		l.Pause(start.Add(time.Hour))
+		w := goAcquire(t.Context(), l)
+		synctest.Wait()
+		pending(t, w)
+		l.Unpause()
+		r := <-w
+		require.NoError(t, r.err)
+		assert.Zero(t, r.at.Sub(start), "admitted only when the pause ended")
+		assert.True(t, l.Stats().PausedUntil.IsZero())
+	})
+}
