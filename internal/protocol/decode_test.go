@@ -103,7 +103,7 @@ func TestDecodeKinds(t *testing.T) {
 		{"result success", lineResultSuccess, &ResultMessage{
 			Subtype: "success", DurationMS: 2312, DurationAPIMS: 2101, NumTurns: 2,
 			Result: "Here are the files.", StopReason: "end_turn", TerminalReason: "completed",
-			SessionID: "7571408c-a1a5-4702-97a2-1992ea759e16", UUID: "r1", TotalCostUSD: 0.00021,
+			SessionID: "7571408c-a1a5-4702-97a2-1992ea759e16", UUID: "r1", TotalCostUSD: 0.00021, CostKnown: true,
 			Usage: Usage{InputTokens: 15, CacheReadInputTokens: 2048, OutputTokens: 70, ServiceTier: "standard"},
 			ModelUsage: map[string]ModelUsage{"claude-sonnet-4-5": {
 				InputTokens: 15, OutputTokens: 70, CacheReadInputTokens: 2048, CostUSD: 0.00021, ContextWindow: 200000, MaxOutputTokens: 32000,
@@ -111,7 +111,7 @@ func TestDecodeKinds(t *testing.T) {
 		}},
 		{"result API error 529", lineResult529, &ResultMessage{
 			Subtype: "success", IsError: true, APIErrorStatus: 529, DurationMS: 31000, DurationAPIMS: 30500,
-			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed",
+			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed", CostKnown: true,
 		}},
 		{"api_retry 429", lineAPIRetry, &SystemMessage{
 			Subtype: "api_retry", SessionID: "s1", UUID: "x1",
@@ -283,4 +283,50 @@ func TestRetryDelayDecodesSaturated(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, m.(*SystemMessage).APIRetry.RetryDelayMS, tc.in)
 	}
+}
+
+// A result keeps its outcome whatever its numbers look like; only a finite
+// total_cost_usd >= 0 is a known cost.
+func TestResultWithBadNumbersDecodes(t *testing.T) {
+	for _, tc := range []struct {
+		cost  string
+		want  float64
+		known bool
+	}{
+		{`0.00021`, 0.00021, true},
+		{`0`, 0, true},
+		{`"abc"`, 0, false},
+		{`"0.5"`, 0, false},
+		{`1e999`, 0, false},
+		{`-0.5`, 0, false},
+		{`null`, 0, false},
+		{`{"usd":1}`, 0, false},
+		{``, 0, false}, // no total_cost_usd at all
+	} {
+		t.Run(tc.cost, func(t *testing.T) {
+			field := `,"total_cost_usd":` + tc.cost
+			if tc.cost == "" {
+				field = ""
+			}
+			line := `{"type":"result","subtype":"success","is_error":false,"num_turns":"two","duration_ms":1e999,"result":"done","session_id":"s"` + field + `,"usage":{"input_tokens":"x","output_tokens":6}}`
+			m, err := Decode([]byte(line))
+			require.NoError(t, err)
+			r, ok := m.(*ResultMessage)
+			require.True(t, ok)
+			assert.Equal(t, "done", r.Result)
+			assert.False(t, r.IsError)
+			assert.Equal(t, "s", r.SessionID)
+			assert.Equal(t, tc.want, r.TotalCostUSD)
+			assert.Equal(t, tc.known, r.CostKnown)
+			assert.Zero(t, r.NumTurns, "a field of the wrong type is left zero")
+			assert.EqualValues(t, 6, r.Usage.OutputTokens, "the fields after a bad one are kept")
+		})
+	}
+}
+
+// A result that is not JSON is still a DecodeError.
+func TestResultSyntaxErrorIsDecodeError(t *testing.T) {
+	_, err := Decode([]byte(`{"type":"result","subtype":"success","total_cost_usd":0.1`))
+	var de *DecodeError
+	assert.ErrorAs(t, err, &de)
 }

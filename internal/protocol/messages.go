@@ -151,6 +151,8 @@ type UserMessage struct {
 }
 
 // ResultMessage is the last message of a run: outcome, cost and usage.
+// A field of the wrong JSON type or out of range is left zero rather than
+// losing the result; only subtype and is_error must have their types.
 //
 // IsError true means the run failed even if Subtype is "success" (the CLI
 // reports API errors that way); the stream then also ends with an *APIError.
@@ -167,11 +169,17 @@ type ResultMessage struct {
 	DurationAPIMS  int64
 	NumTurns       int
 	// Result is the final text, or the error text when IsError.
-	Result       string
-	SessionID    string
-	UUID         string
+	Result    string
+	SessionID string
+	UUID      string
+	// TotalCostUSD is what the CLI says the run cost, when CostKnown.
 	TotalCostUSD float64
-	Usage        Usage
+	// CostKnown is true when total_cost_usd was a finite JSON number >= 0.
+	// When false (missing, null, a string, out of range, negative),
+	// TotalCostUSD is 0 and means nothing: the run's cost is unknown and
+	// the client charges it as a run without a result.
+	CostKnown bool
+	Usage     Usage
 	// ModelUsage is usage and cost per model name.
 	ModelUsage     map[string]ModelUsage
 	StopReason     string
