@@ -250,6 +250,9 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		var cost float64
 		if end.Result != nil {
 			cost = end.Result.TotalCostUSD
+			if !end.Result.CostKnown {
+				cost = math.NaN() // unknown: the limiter charges the reservation
+			}
 		}
 		outcome := breaker.Ignored
 		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed)

@@ -32,3 +32,15 @@ func TestResultWithUnusableCostIsKept(t *testing.T) {
 		})
 	}
 }
+
+// An unknown cost is charged as the query's reservation (the mean of the
+// recent costs), not as zero.
+func TestUnknownCostIsChargedTheReservation(t *testing.T) {
+	c, _ := newClient(t, nil)
+	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("priced", 0.5)))
+	require.NoError(t, err)
+	line := strings.Replace(fakecli.ResultLine("unpriced", 0), `"total_cost_usd":0`, `"total_cost_usd":"abc"`, 1)
+	_, err = c.Run(t.Context(), "prompt", play(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Line(line), fakecli.Exit(0)}))
+	require.NoError(t, err)
+	assert.InDelta(t, 1.0, c.Stats().Limiter.SpentUSD, 1e-9)
+}
