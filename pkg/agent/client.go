@@ -2,8 +2,11 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
+
+	"github.com/thejerf/suture/v4"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
@@ -21,19 +24,19 @@ type Client struct {
 	done          chan struct{} // closed by Close
 }
 
-// New validates cfg (errors name the field), finds the claude executable
-// (an error matching ErrCLINotFound says how to install it) and starts the
+// New validates cfg (every invalid field is reported, by its path, e.g.
+// Config.CircuitBreaker.Timeout), then finds the claude executable (an
+// error matching ErrCLINotFound says how to install it) and starts the
 // limiter and breaker.
 func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	path, err := cli.Find(cfg.CLIPath)
 	if err != nil {
 		return nil, err
 	}
-	ocfg, err := cfg.orchestratorConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	orch, err := orchestrator.New(ocfg)
+	orch, err := orchestrator.New(cfg.orchestratorConfig(path))
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +103,16 @@ type Stats struct {
 	Queued   int // callers waiting for admission
 }
 
-// Stats returns a snapshot of the limiter and the breaker.
+// Stats returns a snapshot of the limiter and the breaker. After Close it
+// reports nothing in flight, queued or reserved.
 func (c *Client) Stats() Stats {
 	s := c.orch.Stats()
+	if c.orch.Closed() {
+		// The guards' snapshots date from when they closed, before the
+		// queries running then were stopped and settled.
+		s.Limiter.InFlight, s.Limiter.Queued, s.Limiter.ReservedUSD = 0, 0, 0
+		s.Breaker.Probes = 0
+	}
 	return Stats{Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued}
 }
 
@@ -126,14 +136,21 @@ func (c *Client) Close() error {
 
 // Serve runs the client as a supervised service (github.com/thejerf/suture's
 // Service contract): it blocks until ctx ends, then closes the client and
-// returns ctx's error. It returns ErrClosed at once if the client is or gets
-// closed by someone else.
+// returns ctx's error. If the client is or gets closed by someone else, it
+// returns an error that matches both ErrClosed and suture.ErrDoNotRestart:
+// a closed client cannot serve again, so a supervisor must not restart it.
 func (c *Client) Serve(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		c.Close()
 		return ctx.Err()
 	case <-c.done:
-		return ErrClosed
+		return errServeClosed
 	}
 }
+
+// errServeClosed is Serve's error on a closed client. suture tells a
+// service that must not be restarted by errors.Is against its own
+// sentinel, so only wrapping that sentinel says it; suture is small,
+// already required by this module, and starts nothing when imported.
+var errServeClosed = fmt.Errorf("%w: %w", ErrClosed, suture.ErrDoNotRestart)

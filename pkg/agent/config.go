@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -133,41 +131,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// orchestratorConfig checks the fields the guards do not check themselves
-// and maps the public config onto the internal ones.
-func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) {
-	for _, f := range []struct {
-		name string
-		v    int
-	}{
-		{"MaxConcurrent", c.MaxConcurrent},
-		{"MaxQueued", c.MaxQueued},
-		{"MaxLineBytes", c.MaxLineBytes},
-		{"RateLimit.QueriesPerMinute", c.RateLimit.QueriesPerMinute},
-		{"RateLimit.QueriesPerHour", c.RateLimit.QueriesPerHour},
-	} {
-		if f.v < 0 {
-			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %d", f.name, f.v)
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"QueryTimeout", c.QueryTimeout},
-		{"IdleTimeout", c.IdleTimeout},
-		{"StopGracePeriod", c.StopGracePeriod},
-		{"RateLimit.MaxWait", c.RateLimit.MaxWait},
-		{"RateLimit.MaxPause", c.RateLimit.MaxPause},
-	} {
-		if f.v < 0 {
-			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %v", f.name, f.v)
-		}
-	}
-	if b := c.RateLimit.CostBudgetHourly; b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
-		return orchestrator.Config{}, fmt.Errorf("agent: Config.RateLimit.CostBudgetHourly must be a finite USD amount >= 0, got %v", b)
-	}
-
+// orchestratorConfig maps the public config, checked by validate, onto
+// the internal ones.
+func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
 	lim := limiter.Config{
 		QueriesPerMinute: c.RateLimit.QueriesPerMinute,
 		QueriesPerHour:   c.RateLimit.QueriesPerHour,
@@ -206,5 +172,5 @@ func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) 
 		Classify:     classify,
 		Clock:        c.Clock,
 		Logger:       c.Logger,
-	}, nil
+	}
 }
