@@ -7,7 +7,7 @@ import (
 )
 
 // message is a request to the actor: *acquireReq, *cancelReq, *pauseReq,
-// *unpauseReq, *settleReq or *statsReq. Settles normally travel on their own buffered
+// *unpauseReq, *releaseReq, *settleReq or *statsReq. Settles normally travel on their own buffered
 // channel; *settleReq carries one when that buffer is full.
 type message interface{ isMessage() }
 
@@ -49,6 +49,9 @@ type pauseReq struct{ until time.Time }
 // unpauseReq carries Unpause.
 type unpauseReq struct{}
 
+// releaseReq carries Release.
+type releaseReq struct{ id uint64 }
+
 // statsReq carries Stats.
 type statsReq struct{ reply chan Stats } // buffer 1
 
@@ -66,6 +69,7 @@ func (*acquireReq) isMessage() {}
 func (*cancelReq) isMessage()  {}
 func (*pauseReq) isMessage()   {}
 func (*unpauseReq) isMessage() {}
+func (*releaseReq) isMessage() {}
 func (*statsReq) isMessage()   {}
 func (*settleReq) isMessage()  {}
 
@@ -140,6 +144,8 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.core.pause(m.until)
 	case *unpauseReq:
 		l.core.unpause()
+	case *releaseReq:
+		l.core.undo(m.id)
 	case *settleReq:
 		l.settle(m.settleMsg)
 	case *statsReq:

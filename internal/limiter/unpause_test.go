@@ -39,3 +39,28 @@ func TestUnpauseAdmitsWaiters(t *testing.T) {
 		assert.True(t, l.Stats().PausedUntil.IsZero())
 	})
 }
+
+// Release undoes an admission: the slot, the reservation, the admitted
+// count and, when it was the latest admission, its window tokens.
+func TestReleaseUndoesTheAdmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newTestLimiter(t, Config{QueriesPerMinute: 3, CostEstimate: 0.5})
+		p1, err := l.Acquire(t.Context())
+		require.NoError(t, err)
+		before := l.Stats()
+		p2, err := l.Acquire(t.Context())
+		require.NoError(t, err)
+		l.Release(p2)
+		after := l.Stats()
+		assert.Equal(t, before.MinuteTokens, after.MinuteTokens, "the latest admission's token is refunded")
+		assert.Equal(t, before.Admitted, after.Admitted)
+		assert.Equal(t, 1, after.InFlight)
+		assert.Equal(t, before.ReservedUSD, after.ReservedUSD)
+
+		l.Release(p2) // again: nothing
+		l.Settle(p2, 1)
+		assert.Equal(t, after.ReservedUSD, l.Stats().ReservedUSD)
+		assert.Zero(t, l.Stats().SpentUSD, "a released permit cannot be charged")
+		l.Settle(p1, 0)
+	})
+}

@@ -218,7 +218,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	}
 	permit, err := o.breaker.Allow(ctx)
 	if err != nil {
-		o.limiter.Settle(admission, 0)
+		o.limiter.Release(admission) // nothing ran: give its tokens back
 		o.refused(err)
 		yield(nil, rejection(err))
 		return
