@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"sync"
 
 	"github.com/thejerf/suture/v4"
@@ -26,14 +27,22 @@ type Client struct {
 
 // New validates cfg (every invalid field is reported, by its path, e.g.
 // Config.CircuitBreaker.Timeout), then finds the claude executable (an
-// error matching ErrCLINotFound says how to install it) and starts the
-// limiter and breaker.
+// error matching ErrCLINotFound says how to install it), checks that it
+// runs (`claude --version`; the version is logged, with a warning when it
+// is not TestedCLIVersion) and starts the limiter and breaker.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	path, err := cli.Find(cfg.CLIPath)
 	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkCLI(path, log); err != nil {
 		return nil, err
 	}
 	orch, err := orchestrator.New(cfg.orchestratorConfig(path))
