@@ -62,7 +62,7 @@ type Orchestrator struct {
 	closed  bool
 	nextID  uint64
 	cancels map[uint64]context.CancelCauseFunc // running queries
-	active  sync.WaitGroup                     // queries between entry and settlement
+	active  *activity                          // queries between entry and settlement
 	done    chan struct{}                      // closed when the first Close has finished
 }
 
@@ -107,6 +107,7 @@ func New(cfg Config) (*Orchestrator, error) {
 		cancels:  make(map[uint64]context.CancelCauseFunc),
 		done:     make(chan struct{}),
 		pauses:   pauses{max: cmp.Or(cfg.MaxPause, DefaultMaxPause)},
+		active:   newActivity(),
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -127,8 +128,9 @@ func (o *Orchestrator) Stats() Stats {
 
 // Close stops every running query (their processes are terminated and
 // reaped), wakes every waiting one with ErrClosed, stops the guard actors and
-// waits for all of it. It is idempotent. It must not be called from inside
-// the loop body of a Query on this Orchestrator: Close waits for that query.
+// waits for all of it, except for queries then in their loop body (Close
+// may be called from one): those have their CLI stopped and end at their
+// next step. It is idempotent.
 func (o *Orchestrator) Close() error {
 	o.mu.Lock()
 	if o.closed {
@@ -144,7 +146,7 @@ func (o *Orchestrator) Close() error {
 
 	o.limiter.Close()
 	o.breaker.Close()
-	o.active.Wait()
+	o.active.wait() // not for queries in their loop body: Close may be called from one
 	o.unsubscribe()
 	close(o.done)
 	return nil
@@ -172,7 +174,7 @@ func (o *Orchestrator) enter() bool {
 	if o.closed {
 		return false
 	}
-	o.active.Add(1)
+	o.active.add()
 	return true
 }
 
@@ -203,7 +205,8 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		yield(nil, rejection(ErrClosed))
 		return
 	}
-	defer o.active.Done()
+	defer o.active.done()
+	yield = o.active.body(yield)
 
 	if err := o.breaker.Check(ctx); err != nil {
 		o.refused(err)

@@ -136,8 +136,11 @@ func (c *Client) ClearPause() {
 // Close stops every running query (SIGTERM, then SIGKILL after
 // StopGracePeriod), wakes waiting callers with ErrClosed, stops the guards
 // and waits until no goroutine or process of the client is left. It is
-// idempotent and safe from many goroutines, but must not be called from
-// inside a Query loop body of the same client.
+// idempotent and safe from many goroutines. It may be called from inside
+// a Query loop body of the same client: it then does not wait for queries
+// that are in their loop body at that moment (that one, and any other);
+// their CLIs are stopped all the same, and each ends with ErrClosed at its
+// next step, once its loop body returns.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
 	return c.orch.Close()

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,4 +31,48 @@ func TestStatsAfterCloseShowsNothingInFlight(t *testing.T) {
 	assert.Zero(t, s.Limiter.InFlight)
 	assert.Zero(t, s.Limiter.Queued)
 	assert.Zero(t, s.Limiter.ReservedUSD)
+}
+
+// Close called from inside a Query loop body of the same client returns
+// (no deadlock), stops that query's CLI, and the loop then ends with
+// ErrClosed; another query waiting outside its body is woken too.
+func TestCloseFromALoopBody(t *testing.T) {
+	c, _ := newClient(t, func(cfg *agent.Config) { cfg.MaxConcurrent = 1 })
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	waiting := make(chan error, 1)
+	closed := make(chan error, 1)
+	var last error
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		script := fakecli.Script{fakecli.Spawn(pidFile, fakecli.Script{fakecli.Hang()}), fakecli.Line(fakecli.InitLine()), fakecli.Hang()}
+		for msg, err := range c.Query(t.Context(), "prompt", play(script)) {
+			if msg != nil && msg.Type() == "system" {
+				go func() {
+					_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0)))
+					waiting <- err
+				}()
+				assert.Eventually(t, queued(c, 1), 5*time.Second, time.Millisecond) // not require: not the test's goroutine
+				closed <- c.Close()                                                 // from the loop body
+			}
+			if err != nil {
+				last = err
+			}
+		}
+	}()
+	var err error
+	require.Eventually(t, func() bool {
+		select {
+		case err = <-closed:
+			return true
+		default:
+			return false
+		}
+	}, 10*time.Second, time.Millisecond, "Close called from a loop body did not return")
+	require.NoError(t, err)
+	assert.ErrorIs(t, <-waiting, agent.ErrClosed)
+	<-loopDone
+	assert.ErrorIs(t, last, agent.ErrClosed)
+	assertDies(t, readPid(t, pidFile), "the CLI's child outlived Close")
+	assert.Zero(t, c.Stats().InFlight)
 }
