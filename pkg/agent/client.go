@@ -60,7 +60,9 @@ func New(cfg Config) (*Client, error) {
 // nothing happens until it is ranged over, and ranging it twice yields an
 // error. The query waits its turn in the rate limiter (bounded by ctx,
 // MaxWait and MaxQueued), asks the circuit breaker, then streams the CLI's
-// messages as they arrive. A refusal is a single (nil, *RejectedError). A
+// messages as they arrive. An invalid prompt or option is a single (nil,
+// error matching ErrInvalidRequest), before anything else; a refusal is a
+// single (nil, *RejectedError). A
 // result with is_error comes as the *ResultMessage followed by an *APIError.
 // Breaking out of the loop stops and reaps the process.
 func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
