@@ -65,3 +65,7 @@ func TestCallerFault(t *testing.T) {
 		})
 	}
 }
+
+func decodeOrNil(line string) (protocol.Message, error) {
+	return protocol.Decode([]byte(line))
+}

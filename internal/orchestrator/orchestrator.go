@@ -242,7 +242,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	var (
 		end   Ending
 		ended bool  // the stream ran to its end (no break, no panic)
-		fault error // the caller's configuration is at fault (callerFault)
+		fault error // the caller's configuration is at fault (callerFault); the API billed nothing
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
