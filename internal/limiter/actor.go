@@ -7,8 +7,9 @@ import (
 )
 
 // message is a request to the actor: *acquireReq, *cancelReq, *pauseReq,
-// *unpauseReq, *releaseReq, *settleReq or *statsReq. Settles normally travel on their own buffered
-// channel; *settleReq carries one when that buffer is full.
+// *unpauseReq, *releaseReq, *settleReq or *statsReq. Settles normally
+// travel on their own buffered channel; *settleReq carries one when that
+// buffer is full.
 type message interface{ isMessage() }
 
 // acquireReq asks for an admission. Acquire takes one from the pool, and
