@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
 )
 
 // Bad flags exit 2 with a message naming the problem and a pointer to
@@ -109,7 +112,8 @@ func TestRealWithoutCredentials(t *testing.T) {
 	noCLI(t)
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	t.Setenv("CLAUDE_CLI_PATH", exe) // any executable: it is not run
+	t.Setenv("CLAUDE_CLI_PATH", exe) // this binary plays the CLI: it answers --version, no query runs
+	t.Setenv(fakecli.EnvVersion, agent.TestedCLIVersion)
 	for _, name := range credentialEnv {
 		t.Setenv(name, "")
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
 )
 
 // Exit codes.
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		err = d.runReal(ctx)
 	} else {
+		fakecli.AnswerVersion(agent.TestedCLIVersion) // for agent.New's check of the CLI
 		if d.cliPath, err = os.Executable(); err != nil {
 			fmt.Fprintf(stderr, "demo: cannot find my own executable to play the CLI: %v\n", err)
 			return exitError

@@ -30,6 +30,17 @@ import (
 // EnvVar is the environment variable that carries the script, as JSON.
 const EnvVar = "FAKECLI_SCRIPT"
 
+// EnvVersion, when set, makes RunIfRequested answer a lone `--version`
+// argument as the CLI does ("2.1.197 (Claude Code)"), with its value as the
+// version; agent.New runs that to check the CLI. AnswerVersion sets it.
+const EnvVersion = "FAKECLI_VERSION"
+
+// AnswerVersion makes the fakes this process starts from now on answer
+// `--version` with version. Call it after RunIfRequested.
+func AnswerVersion(version string) {
+	os.Setenv(EnvVersion, version)
+}
+
 // Script is the list of steps the fake plays in order. After the last step
 // the fake exits with code 0.
 type Script []Step
@@ -201,6 +212,10 @@ const exitBadScript = 97
 // variable is set; otherwise it returns at once. Call it before anything
 // parses flags: the fake is started with the CLI's arguments (-p ...).
 func RunIfRequested() {
+	if v, ok := os.LookupEnv(EnvVersion); ok && len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Printf("%s (Claude Code)\n", v)
+		os.Exit(0)
+	}
 	src, ok := os.LookupEnv(EnvVar)
 	if !ok {
 		return

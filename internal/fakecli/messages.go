@@ -134,3 +134,20 @@ func InterruptedResultLine(totalUSD float64) string {
 	return fmt.Sprintf(`{"type":"result","subtype":"error_during_execution","is_error":true,"api_error_status":null,"duration_ms":300,"duration_api_ms":0,"num_turns":1,"result":"","stop_reason":null,"session_id":%q,"total_cost_usd":%s,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0},"modelUsage":{},"permission_denials":[],"terminal_reason":"aborted_streaming","uuid":"00000000-0000-4000-8000-000000000017"}`,
 		SessionID, quote(totalUSD))
 }
+
+// RetryAuth is the system/api_retry line the CLI writes before retrying a
+// call the API refused with 401 (a rejected API key); it would retry it
+// like a 429, ten times by default.
+func RetryAuth() Step {
+	return Line(fmt.Sprintf(`{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":573.6495469854345,"error_status":401,"error":"authentication_failed","session_id":%q,"uuid":"00000000-0000-4000-8000-000000000018"}`,
+		SessionID))
+}
+
+// NotLoggedIn is the run of a CLI with no API key and no login: init, a
+// synthetic assistant message and an error result without a status, exit 1.
+func NotLoggedIn() Script {
+	const msg = "Not logged in · Please run /login"
+	result := fmt.Sprintf(`{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"duration_ms":99,"duration_api_ms":0,"num_turns":1,"result":%s,"stop_reason":"stop_sequence","session_id":%q,"total_cost_usd":0,"usage":{"input_tokens":0,"output_tokens":0},"modelUsage":{},"permission_denials":[],"terminal_reason":"completed","uuid":"00000000-0000-4000-8000-000000000019"}`,
+		quote(msg), SessionID)
+	return Script{Line(InitLine()), Line(syntheticAssistantLine(msg)), Line(result), Exit(1)}
+}

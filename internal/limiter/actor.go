@@ -7,8 +7,9 @@ import (
 )
 
 // message is a request to the actor: *acquireReq, *cancelReq, *pauseReq,
-// *settleReq or *statsReq. Settles normally travel on their own buffered
-// channel; *settleReq carries one when that buffer is full.
+// *unpauseReq, *releaseReq, *settleReq or *statsReq. Settles normally
+// travel on their own buffered channel; *settleReq carries one when that
+// buffer is full.
 type message interface{ isMessage() }
 
 // acquireReq asks for an admission. Acquire takes one from the pool, and
@@ -49,6 +50,12 @@ type cancelReq struct{ req *acquireReq }
 // pauseReq carries Pause.
 type pauseReq struct{ until time.Time }
 
+// unpauseReq carries Unpause.
+type unpauseReq struct{}
+
+// releaseReq carries Release.
+type releaseReq struct{ id uint64 }
+
 // statsReq carries Stats.
 type statsReq struct{ reply chan Stats } // buffer 1
 
@@ -65,6 +72,8 @@ type settleReq struct{ settleMsg }
 func (*acquireReq) isMessage() {}
 func (*cancelReq) isMessage()  {}
 func (*pauseReq) isMessage()   {}
+func (*unpauseReq) isMessage() {}
+func (*releaseReq) isMessage() {}
 func (*statsReq) isMessage()   {}
 func (*settleReq) isMessage()  {}
 
@@ -137,6 +146,10 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.cancel(m.req)
 	case *pauseReq:
 		l.core.pause(m.until)
+	case *unpauseReq:
+		l.core.unpause()
+	case *releaseReq:
+		l.core.undo(m.id)
 	case *settleReq:
 		l.settle(m.settleMsg)
 	case *statsReq:

@@ -203,6 +203,9 @@ func (c *core) pause(until time.Time) {
 	}
 }
 
+// unpause lifts the pause: admissions are no longer held by it.
+func (c *core) unpause() { c.pausedUntil = time.Time{} }
+
 // stats returns the counters at now; Queued is left to the caller.
 func (c *core) stats(now time.Time) Stats {
 	s := Stats{

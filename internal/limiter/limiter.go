@@ -208,11 +208,31 @@ func (l *Limiter) Settle(p Permit, costUSD float64) {
 	}
 }
 
+// Release takes back the admission of p as if it never happened, as for
+// an Acquire cancelled after its grant: its slot and reservation are freed
+// and it is no longer counted as admitted; its window tokens are refunded
+// if no admission came after it (otherwise they stay spent, which can only
+// make the windows stricter). Use it instead of Settle for a query that
+// was refused after admission without running. Releasing a settled or
+// released permit, or the zero Permit, does nothing.
+func (l *Limiter) Release(p Permit) {
+	if p.id == 0 {
+		return
+	}
+	l.send(&releaseReq{id: p.id})
+}
+
 // Pause forbids admissions before until, as after a rate-limit answer
 // from the server. A later until extends the pause; an earlier one
 // changes nothing.
 func (l *Limiter) Pause(until time.Time) {
 	l.send(&pauseReq{until: until})
+}
+
+// Unpause lifts the pause set by Pause at once: waiters held only by it
+// are admitted, and Stats reports no pause. A later Pause pauses again.
+func (l *Limiter) Unpause() {
+	l.send(&unpauseReq{})
 }
 
 // Stats returns a snapshot of the limiter. After Close it returns the

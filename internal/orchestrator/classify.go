@@ -20,10 +20,18 @@ type Classifier func(result *protocol.ResultMessage, err error) breaker.Outcome
 //     was too large or undecodable, the idle or query timeout fired, or the
 //     result carries api_error_status >= 500 (529 overloaded included), or an
 //     error without any status (a connection cut, an execution error);
-//   - Ignored: results with a 4xx status (429 included: it is a rate signal,
-//     handled by the limiter), error_max_turns and error_max_budget_usd;
+//   - Ignored: errors matching ErrAuthentication or ErrInvalidRequest (and
+//     the CLI's "Not logged in" result), results with a 4xx status (429
+//     included: it is a rate signal, handled by the limiter),
+//     error_max_turns and error_max_budget_usd;
 //   - Success: a result without is_error.
 func Classify(result *protocol.ResultMessage, err error) breaker.Outcome {
+	if errors.Is(err, ErrAuthentication) || errors.Is(err, ErrInvalidRequest) {
+		return breaker.Ignored // the caller's configuration
+	}
+	if err == nil && result != nil && result.IsError && authSignal(result) != nil {
+		return breaker.Ignored // the caller stopped at an authentication result
+	}
 	var apiErr *protocol.APIError
 	if err == nil && result != nil && result.IsError {
 		apiErr = protocol.ResultError(result) // the caller stopped at the result

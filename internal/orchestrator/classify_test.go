@@ -40,6 +40,9 @@ func TestClassify(t *testing.T) {
 		{"stopped at a 529 result", &protocol.ResultMessage{IsError: true, APIErrorStatus: 529}, nil, breaker.Failure},
 		{"stopped at a 400 result", &protocol.ResultMessage{IsError: true, APIErrorStatus: 400}, nil, breaker.Ignored},
 		{"no result, no error", nil, nil, breaker.Failure},
+		{"authentication", nil, authError(401, "", nil), breaker.Ignored},
+		{"invalid request", nil, invalid("WithMaxTurns", "bad"), breaker.Ignored},
+		{"stopped at a not-logged-in result", &protocol.ResultMessage{IsError: true, Result: "Not logged in · Please run /login"}, nil, breaker.Ignored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, Classify(tc.result, tc.err))

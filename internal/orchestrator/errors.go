@@ -45,7 +45,10 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
-	msg := fmt.Sprintf("%v (%s)", e.Err, e.Limit)
+	msg := e.Err.Error()
+	if e.Err == ErrRateLimited && e.Limit != "" {
+		msg += " (" + e.Limit + ")" // which of its limits; the others' sentinels name theirs
+	}
 	if e.RetryAfter > 0 {
 		msg += fmt.Sprintf(": retry after %v", e.RetryAfter)
 	}
@@ -97,3 +100,16 @@ func (e *BudgetError) Error() string {
 
 // Unwrap returns ErrBudgetExhausted.
 func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
+
+// Errors of the caller's own making. Neither counts against the circuit
+// breaker, whatever Classify says: they say nothing of the backend's health.
+var (
+	// ErrInvalidRequest: a per-query input (the prompt or an option) is
+	// invalid. The error names the option; the query was refused before
+	// admission: no rate token was taken and no process started.
+	ErrInvalidRequest = errors.New("agent: invalid request")
+	// ErrAuthentication: the CLI has no usable credentials (no API key and
+	// no login, or the API rejected the key with 401 or 403). The query was
+	// stopped at the first sign of it, before any retry.
+	ErrAuthentication = errors.New("agent: authentication failed")
+)

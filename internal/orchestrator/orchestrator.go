@@ -4,12 +4,12 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +37,7 @@ type Config struct {
 	Breaker      breaker.Config
 	CLI          cli.Options
 	QueryTimeout time.Duration // 0: no limit beyond the caller's context
+	MaxPause     time.Duration // bounds a pause the API signals; 0: DefaultMaxPause
 	Classify     Classifier    // nil: Classify
 	Clock        clock.Clock   // nil: real time; also given to the guards and the CLI watchdog
 	Logger       *slog.Logger  // nil: discard
@@ -55,6 +56,8 @@ type Orchestrator struct {
 	log      *slog.Logger
 	// callbacks runs the user's callbacks (see callbacks.go).
 	callbacks *callback.Guard
+	pauses    pauses
+	budget    float64 // the hourly budget, for checking caps; < 0: off
 
 	unsubscribe func()
 	prices      prices // learned from results, shared by every query
@@ -63,7 +66,7 @@ type Orchestrator struct {
 	closed  bool
 	nextID  uint64
 	cancels map[uint64]context.CancelCauseFunc // running queries
-	active  sync.WaitGroup                     // queries between entry and settlement
+	active  *activity                          // queries between entry and settlement
 	done    chan struct{}                      // closed when the first Close has finished
 }
 
@@ -81,6 +84,10 @@ func New(cfg Config) (*Orchestrator, error) {
 	if cfg.QueryTimeout < 0 {
 		return nil, fmt.Errorf("agent: QueryTimeout must not be negative, got %v", cfg.QueryTimeout)
 	}
+	if cfg.MaxPause < 0 {
+		return nil, fmt.Errorf("agent: MaxPause must not be negative, got %v", cfg.MaxPause)
+	}
+	budget := cmp.Or(cfg.Limiter.CostBudgetHourly, limiter.DefaultCostBudgetHourly) // < 0: off
 	guard := callback.New(cfg.Logger, cfg.Clock)
 	cfg.Logger = slog.New(callback.Handler(cfg.Logger.Handler(), guard))
 	cfg.CLI.Callbacks = guard
@@ -111,6 +118,9 @@ func New(cfg Config) (*Orchestrator, error) {
 		callbacks: guard,
 		cancels:   make(map[uint64]context.CancelCauseFunc),
 		done:      make(chan struct{}),
+		pauses:    pauses{max: cmp.Or(cfg.MaxPause, DefaultMaxPause)},
+		active:    newActivity(),
+		budget:    budget,
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -131,8 +141,9 @@ func (o *Orchestrator) Stats() Stats {
 
 // Close stops every running query (their processes are terminated and
 // reaped), wakes every waiting one with ErrClosed, stops the guard actors and
-// waits for all of it. It is idempotent. It must not be called from inside
-// the loop body of a Query on this Orchestrator: Close waits for that query.
+// waits for all of it, except for queries then in their loop body (Close
+// may be called from one): those have their CLI stopped and end at their
+// next step. It is idempotent.
 func (o *Orchestrator) Close() error {
 	o.mu.Lock()
 	if o.closed {
@@ -147,8 +158,9 @@ func (o *Orchestrator) Close() error {
 	o.mu.Unlock()
 
 	// Every query, waiting or running, has been told; once they have all
-	// settled (charges included) the guards close.
-	o.active.Wait()
+	// settled (charges included), but for those in their loop body (Close
+	// may be called from one), the guards close.
+	o.active.wait()
 	o.limiter.Close()
 	o.breaker.Close()
 	o.unsubscribe()
@@ -180,7 +192,7 @@ func (o *Orchestrator) enter() bool {
 	if o.closed {
 		return false
 	}
-	o.active.Add(1)
+	o.active.add()
 	return true
 }
 
@@ -203,6 +215,10 @@ func (o *Orchestrator) track(cancel context.CancelCauseFunc) (untrack func()) {
 }
 
 func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(protocol.Message, error) bool) {
+	if err := o.validate(&req); err != nil {
+		yield(nil, err)
+		return
+	}
 	if !o.enter() {
 		yield(nil, rejection(ErrClosed))
 		return
@@ -210,9 +226,10 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	streaming := false // from the stream on, req.Reaped settles and leaves
 	defer func() {
 		if !streaming {
-			o.active.Done()
+			o.active.done()
 		}
 	}()
+	yield = o.active.body(yield)
 	// Close cancels qctx with ErrClosed, whether the query waits or runs.
 	qctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -231,7 +248,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	}
 	permit, err := o.breaker.Allow(qctx)
 	if err != nil {
-		o.limiter.Settle(admission, 0)
+		o.limiter.Release(admission) // nothing ran: give its tokens back
 		o.refused(err)
 		yield(nil, rejection(closedOr(qctx, err)))
 		return
@@ -259,17 +276,17 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		end   Ending
 		ended bool         // the stream ran to its end (no break, no panic)
 		over  *BudgetError // the watch stopped the run
+		fault error        // the caller's configuration is at fault (callerFault); the API billed nothing
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
 		// loop body alike: the breaker hears back (the cost is charged in
-		// req.Reaped).
-		// A run counts for the breaker once its outcome is known: it ended,
-		// or its result arrived (a caller may stop ranging there); never
-		// when the caller cancelled, the client closed or the budget watch
-		// stopped it.
+		// req.Reaped). A run counts for the breaker once its outcome is
+		// known: it ended, or its result arrived (a caller may stop
+		// ranging there); never when the caller cancelled, the client
+		// closed, the budget watch stopped it or the caller is at fault.
 		outcome := breaker.Ignored
-		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed) || over != nil
+		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed) || over != nil || fault != nil
 		if (ended || end.Result != nil) && !stopped {
 			outcome = o.classifySafely(end.Result, end.Err())
 		}
@@ -278,40 +295,35 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// The concurrency slot is held, and Close waits, until the process is
 	// gone: the stream may return before it is reaped (an early break).
 	req.Reaped = func() {
-		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD))
-		o.active.Done()
+		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD, fault))
+		o.active.done()
 	}
 	streaming = true
 
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
 		switch {
+		case err != nil && fault != nil:
+			err = fault // the end of a run stopped at the caller's fault
 		case err != nil && over != nil:
 			err = over // the end of a run the watch stopped
 		case err != nil:
 			err = o.streamError(ctx, runCtx, err)
 		}
+		if f := callerFault(msg, &req); f != nil && fault == nil {
+			fault = f
+			stopRun(f) // stop the CLI before it retries
+		}
 		spend.observe(msg)
-		if capUSD > 0 && over == nil && spend.spent() > capUSD {
+		if capUSD > 0 && over == nil && fault == nil && spend.spent() > capUSD {
 			over = &BudgetError{CapUSD: capUSD, SpentUSD: spend.spent()}
 			stopRun(over) // the stream ends with over as its error
 		}
 		end.Observe(msg, err)
-		switch m := msg.(type) {
-		case *protocol.SystemMessage:
-			if m.Subtype == subtypeStatus && !wantPartial {
-				continue // written because of --include-partial-messages
-			}
-			if r := m.APIRetry; r != nil && r.ErrorStatus == 429 {
-				o.pause(o.clock.Now().Add(time.Duration(r.RetryDelayMS)*time.Millisecond), "api_retry 429")
-			}
-		case *protocol.RateLimitEvent:
-			if m.Status == "rejected" && !m.ResetsAt.IsZero() {
-				o.pause(m.ResetsAt, "rate_limit_event rejected")
-			}
-		case *protocol.StreamEvent:
-			if !wantPartial {
-				continue
-			}
+		if msg != nil {
+			o.applyPause(msg)
+		}
+		if !wantPartial && addedByPartial(msg) {
+			continue
 		}
 		if !yield(msg, err) {
 			return
@@ -320,18 +332,33 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	ended = true
 }
 
+// addedByPartial reports whether msg is one of the lines the CLI writes
+// only with --include-partial-messages: stream events and status lines.
+func addedByPartial(msg protocol.Message) bool {
+	switch m := msg.(type) {
+	case *protocol.StreamEvent:
+		return true
+	case *protocol.SystemMessage:
+		return m.Subtype == subtypeStatus
+	}
+	return false
+}
+
 // charge returns what a finished run is charged: its result's cost, or,
 // when the result cannot be trusted or never came, the meter's estimate.
 // Only a run that provably made no billable request is charged 0: one that
-// died before its init line. With nothing to estimate from, the whole
-// reservation is charged.
-func (o *Orchestrator) charge(result *protocol.ResultMessage, m *meter, reservation float64) float64 {
+// died before its init line, or one stopped at the caller's fault (the API
+// refused it, or was never called). With nothing to estimate from, the
+// whole reservation is charged.
+func (o *Orchestrator) charge(result *protocol.ResultMessage, m *meter, reservation float64, fault error) float64 {
 	switch {
-	case result != nil && validCost(result.TotalCostUSD) && result.Subtype == subtypeInterrupted:
+	case fault != nil:
+		return 0
+	case result != nil && result.CostKnown && result.Subtype == subtypeInterrupted:
 		// The CLI leaves the interrupted request's spend out of the
 		// total (seen on 2.1.197): charge the estimate when higher.
 		return max(result.TotalCostUSD, m.spent())
-	case result != nil && validCost(result.TotalCostUSD):
+	case result != nil && result.CostKnown:
 		o.prices.learn(result.ModelUsage)
 		return result.TotalCostUSD
 	case !m.sawInit && result == nil:
@@ -348,9 +375,6 @@ const subtypeInterrupted = "error_during_execution"
 // subtypeStatus is the subtype of the system lines the CLI adds with
 // --include-partial-messages.
 const subtypeStatus = "status"
-
-// validCost reports whether usd is a cost a result can be trusted with.
-func validCost(usd float64) bool { return usd >= 0 && !math.IsInf(usd, 1) }
 
 // closedOr returns ErrClosed when Close ended qctx, else err.
 func closedOr(qctx context.Context, err error) error {

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,16 +109,18 @@ func TestCharge(t *testing.T) {
 		m      *meter
 		want   float64
 	}{
-		"result":                         {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: 0.5}, used(), 0.5},
-		"result, nothing streamed":       {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: 0.5}, newMeter(&o.prices), 0.5},
-		"interrupted, total left it out": {&protocol.ResultMessage{Subtype: subtypeInterrupted, TotalCostUSD: 0}, used(), est},
-		"interrupted, total is higher":   {&protocol.ResultMessage{Subtype: subtypeInterrupted, TotalCostUSD: 1}, used(), 1},
-		"unusable cost":                  {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: -1}, used(), est},
+		"result":                         {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: 0.5, CostKnown: true}, used(), 0.5},
+		"result, nothing streamed":       {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: 0.5, CostKnown: true}, newMeter(&o.prices), 0.5},
+		"interrupted, total left it out": {&protocol.ResultMessage{Subtype: subtypeInterrupted, TotalCostUSD: 0, CostKnown: true}, used(), est},
+		"interrupted, total is higher":   {&protocol.ResultMessage{Subtype: subtypeInterrupted, TotalCostUSD: 1, CostKnown: true}, used(), 1},
+		"unknown cost":                   {&protocol.ResultMessage{Subtype: "success"}, used(), est},
 		"no result, usage seen":          {nil, used(), est},
 		"no result, nothing before init": {nil, newMeter(&o.prices), 0},
 		"no result, no usage after init": {nil, initOnly, 2},
-		"unusable cost, no usage at all": {&protocol.ResultMessage{Subtype: "success", TotalCostUSD: -1}, initOnly, 2},
+		"unknown cost, no usage at all":  {&protocol.ResultMessage{Subtype: "success"}, initOnly, 2},
 	} {
-		assert.InDelta(t, tc.want, o.charge(tc.result, tc.m, 2), 1e-12, name)
+		assert.InDelta(t, tc.want, o.charge(tc.result, tc.m, 2, nil), 1e-12, name)
 	}
+	fault := fmt.Errorf("%w: no key", ErrAuthentication)
+	assert.Zero(t, o.charge(nil, used(), 2, fault), "stopped at the caller's fault: the API billed nothing")
 }

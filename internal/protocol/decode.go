@@ -51,10 +51,23 @@ func decodeAs(typ string, line []byte) (Message, error) {
 	case TypeUser:
 		return decodeUser(line)
 	case TypeResult:
+		// A field of the wrong JSON type, or a number out of range, is
+		// left zero rather than losing the run's outcome; only the fields
+		// that say what the outcome is must fit.
 		var w resultWire
 		if err := json.Unmarshal(line, &w); err != nil {
-			return nil, err
+			if !isTypeError(err) {
+				return nil, err
+			}
+			var outcome struct {
+				Subtype string `json:"subtype"`
+				IsError bool   `json:"is_error"`
+			}
+			if err := json.Unmarshal(line, &outcome); err != nil {
+				return nil, err
+			}
 		}
+		cost, costKnown := usdAmount(w.TotalCostUSD)
 		return &ResultMessage{
 			raw:            raw{line},
 			Subtype:        w.Subtype,
@@ -66,7 +79,8 @@ func decodeAs(typ string, line []byte) (Message, error) {
 			Result:         w.Result,
 			SessionID:      w.SessionID,
 			UUID:           w.UUID,
-			TotalCostUSD:   w.TotalCostUSD,
+			TotalCostUSD:   cost,
+			CostKnown:      costKnown,
 			Usage:          w.Usage,
 			ModelUsage:     w.ModelUsage,
 			StopReason:     w.StopReason,
@@ -193,7 +207,7 @@ func decodeSystem(line []byte) (Message, error) {
 		m.APIRetry = &APIRetry{
 			Attempt:      w.Attempt,
 			MaxRetries:   w.MaxRetries,
-			RetryDelayMS: int64(w.RetryDelayMS),
+			RetryDelayMS: saturatedInt64(w.RetryDelayMS),
 			ErrorStatus:  w.ErrorStatus,
 			Error:        w.Error,
 		}
@@ -254,7 +268,7 @@ type resultWire struct {
 	Result         string                `json:"result"`
 	SessionID      string                `json:"session_id"`
 	UUID           string                `json:"uuid"`
-	TotalCostUSD   float64               `json:"total_cost_usd"`
+	TotalCostUSD   json.RawMessage       `json:"total_cost_usd"` // see usdAmount
 	Usage          Usage                 `json:"usage"`
 	ModelUsage     map[string]ModelUsage `json:"modelUsage"`
 	StopReason     string                `json:"stop_reason"`
@@ -280,6 +294,31 @@ type streamEventWire struct {
 	SessionID       string          `json:"session_id"`
 	UUID            string          `json:"uuid"`
 	ParentToolUseID string          `json:"parent_tool_use_id"`
+}
+
+// usdAmount reads a cost: a JSON number that is finite and not negative.
+// Anything else (missing, null, a string, 1e999, -1) is an unknown cost.
+func usdAmount(raw json.RawMessage) (usd float64, ok bool) {
+	var f float64
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &f) != nil {
+		return 0, false
+	}
+	if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || bytes.Equal(raw, []byte("null")) {
+		return 0, false
+	}
+	return f, true
+}
+
+// saturatedInt64 converts f to int64 without the undefined conversion of
+// an out-of-range float: not above zero gives 0, beyond int64 its maximum.
+func saturatedInt64(f float64) int64 {
+	switch {
+	case !(f > 0):
+		return 0
+	case f >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(f)
 }
 
 // unixSeconds converts the CLI's Unix time in seconds; 0 gives the zero

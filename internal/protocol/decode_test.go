@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestDecodeKinds(t *testing.T) {
 		{"result success", lineResultSuccess, &ResultMessage{
 			Subtype: "success", DurationMS: 2312, DurationAPIMS: 2101, NumTurns: 2,
 			Result: "Here are the files.", StopReason: "end_turn", TerminalReason: "completed",
-			SessionID: "7571408c-a1a5-4702-97a2-1992ea759e16", UUID: "r1", TotalCostUSD: 0.00021,
+			SessionID: "7571408c-a1a5-4702-97a2-1992ea759e16", UUID: "r1", TotalCostUSD: 0.00021, CostKnown: true,
 			Usage: Usage{InputTokens: 15, CacheReadInputTokens: 2048, OutputTokens: 70, ServiceTier: "standard"},
 			ModelUsage: map[string]ModelUsage{"claude-sonnet-4-5": {
 				InputTokens: 15, OutputTokens: 70, CacheReadInputTokens: 2048, CostUSD: 0.00021, ContextWindow: 200000, MaxOutputTokens: 32000,
@@ -110,7 +111,7 @@ func TestDecodeKinds(t *testing.T) {
 		}},
 		{"result API error 529", lineResult529, &ResultMessage{
 			Subtype: "success", IsError: true, APIErrorStatus: 529, DurationMS: 31000, DurationAPIMS: 30500,
-			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed",
+			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed", CostKnown: true,
 		}},
 		{"api_retry 429", lineAPIRetry, &SystemMessage{
 			Subtype: "api_retry", SessionID: "s1", UUID: "x1",
@@ -250,8 +251,11 @@ func TestErrorTexts(t *testing.T) {
 		(&ProcessError{ExitCode: -1, Signal: "killed"}).Error())
 	assert.Equal(t, "agent: claude CLI exited with code 0 without a result",
 		(&ProcessError{}).Error())
-	assert.Equal(t, "agent: claude run failed with API status 529 (success): API Error: 529 Overloaded",
+	assert.Equal(t, "agent: claude run failed with API status 529: API Error: 529 Overloaded",
 		(&APIError{Status: 529, Subtype: "success", Message: "API Error: 529 Overloaded"}).Error())
+	assert.Equal(t, "agent: claude run failed: API Error: Unable to connect to API (ECONNRESET)",
+		(&APIError{Subtype: "success", Message: "API Error: Unable to connect to API (ECONNRESET)"}).Error(),
+		"the CLI's subtype success (sic) is not shown")
 	assert.Equal(t, "agent: claude run failed (error_max_budget_usd)",
 		(&APIError{Subtype: "error_max_budget_usd"}).Error())
 	assert.Equal(t, "agent: claude CLI output line longer than 10 bytes", (&LineTooLongError{Limit: 10}).Error())
@@ -259,4 +263,70 @@ func TestErrorTexts(t *testing.T) {
 
 func TestRetryDelay(t *testing.T) {
 	assert.Equal(t, 7*time.Second, (&APIRetry{RetryDelayMS: 7000}).RetryDelay())
+	assert.Equal(t, time.Duration(math.MaxInt64), (&APIRetry{RetryDelayMS: 1e17}).RetryDelay(), "saturates, never overflows")
+}
+
+// retry_delay_ms converts to int64 without overflow: beyond int64 it is
+// the maximum, not above zero it is 0.
+func TestRetryDelayDecodesSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"573.64", 573},
+		{"1e17", 1e17},
+		{"1e300", math.MaxInt64},
+		{"-5", 0},
+		{"0", 0},
+	} {
+		m, err := Decode([]byte(`{"type":"system","subtype":"api_retry","retry_delay_ms":` + tc.in + `,"error_status":429}`))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, m.(*SystemMessage).APIRetry.RetryDelayMS, tc.in)
+	}
+}
+
+// A result keeps its outcome whatever its numbers look like; only a finite
+// total_cost_usd >= 0 is a known cost.
+func TestResultWithBadNumbersDecodes(t *testing.T) {
+	for _, tc := range []struct {
+		cost  string
+		want  float64
+		known bool
+	}{
+		{`0.00021`, 0.00021, true},
+		{`0`, 0, true},
+		{`"abc"`, 0, false},
+		{`"0.5"`, 0, false},
+		{`1e999`, 0, false},
+		{`-0.5`, 0, false},
+		{`null`, 0, false},
+		{`{"usd":1}`, 0, false},
+		{``, 0, false}, // no total_cost_usd at all
+	} {
+		t.Run(tc.cost, func(t *testing.T) {
+			field := `,"total_cost_usd":` + tc.cost
+			if tc.cost == "" {
+				field = ""
+			}
+			line := `{"type":"result","subtype":"success","is_error":false,"num_turns":"two","duration_ms":1e999,"result":"done","session_id":"s"` + field + `,"usage":{"input_tokens":"x","output_tokens":6}}`
+			m, err := Decode([]byte(line))
+			require.NoError(t, err)
+			r, ok := m.(*ResultMessage)
+			require.True(t, ok)
+			assert.Equal(t, "done", r.Result)
+			assert.False(t, r.IsError)
+			assert.Equal(t, "s", r.SessionID)
+			assert.Equal(t, tc.want, r.TotalCostUSD)
+			assert.Equal(t, tc.known, r.CostKnown)
+			assert.Zero(t, r.NumTurns, "a field of the wrong type is left zero")
+			assert.EqualValues(t, 6, r.Usage.OutputTokens, "the fields after a bad one are kept")
+		})
+	}
+}
+
+// A result that is not JSON is still a DecodeError.
+func TestResultSyntaxErrorIsDecodeError(t *testing.T) {
+	_, err := Decode([]byte(`{"type":"result","subtype":"success","total_cost_usd":0.1`))
+	var de *DecodeError
+	assert.ErrorAs(t, err, &de)
 }

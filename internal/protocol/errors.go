@@ -76,9 +76,11 @@ func (e *APIError) Error() string {
 		b.WriteString(" with API status ")
 		b.WriteString(strconv.Itoa(e.Status))
 	}
-	b.WriteString(" (")
-	b.WriteString(e.Subtype)
-	b.WriteString(")")
+	if e.Subtype != "" && e.Subtype != "success" { // "success" (sic) says nothing here
+		b.WriteString(" (")
+		b.WriteString(e.Subtype)
+		b.WriteString(")")
+	}
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(excerpt([]byte(e.Message), 300))

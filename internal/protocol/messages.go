@@ -9,6 +9,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -94,8 +95,10 @@ type MCPServer struct {
 // APIRetry describes a failed API call that the CLI is about to retry by
 // itself, e.g. after HTTP 429 or 529.
 type APIRetry struct {
-	Attempt      int
-	MaxRetries   int
+	Attempt    int
+	MaxRetries int
+	// RetryDelayMS is the CLI's retry_delay_ms, rounded down; 0 when it
+	// is not above zero, math.MaxInt64 when it is beyond int64.
 	RetryDelayMS int64
 	// ErrorStatus is the HTTP status of the failed call, 0 when the CLI
 	// reports none (e.g. a connection error).
@@ -104,8 +107,12 @@ type APIRetry struct {
 	Error string
 }
 
-// RetryDelay is RetryDelayMS as a time.Duration.
+// RetryDelay is RetryDelayMS as a time.Duration, saturated at the longest
+// Duration (about 292 years) rather than overflowing.
 func (r *APIRetry) RetryDelay() time.Duration {
+	if r.RetryDelayMS > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
 	return time.Duration(r.RetryDelayMS) * time.Millisecond
 }
 
@@ -144,6 +151,8 @@ type UserMessage struct {
 }
 
 // ResultMessage is the last message of a run: outcome, cost and usage.
+// A field of the wrong JSON type or out of range is left zero rather than
+// losing the result; only subtype and is_error must have their types.
 //
 // IsError true means the run failed even if Subtype is "success" (the CLI
 // reports API errors that way); the stream then also ends with an *APIError.
@@ -160,11 +169,17 @@ type ResultMessage struct {
 	DurationAPIMS  int64
 	NumTurns       int
 	// Result is the final text, or the error text when IsError.
-	Result       string
-	SessionID    string
-	UUID         string
+	Result    string
+	SessionID string
+	UUID      string
+	// TotalCostUSD is what the CLI says the run cost, when CostKnown.
 	TotalCostUSD float64
-	Usage        Usage
+	// CostKnown is true when total_cost_usd was a finite JSON number >= 0.
+	// When false (missing, null, a string, out of range, negative),
+	// TotalCostUSD is 0 and means nothing: the run's cost is unknown and
+	// the client charges it as a run without a result.
+	CostKnown bool
+	Usage     Usage
 	// ModelUsage is usage and cost per model name.
 	ModelUsage     map[string]ModelUsage
 	StopReason     string

@@ -2,10 +2,16 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"log/slog"
 	"sync"
 
+	"github.com/benbjohnson/clock"
+	"github.com/thejerf/suture/v4"
+
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
@@ -21,19 +27,27 @@ type Client struct {
 	done          chan struct{} // closed by Close
 }
 
-// New validates cfg (errors name the field), finds the claude executable
-// (an error matching ErrCLINotFound says how to install it) and starts the
-// limiter and breaker.
+// New validates cfg (every invalid field is reported, by its path, e.g.
+// Config.CircuitBreaker.Timeout), then finds the claude executable (an
+// error matching ErrCLINotFound says how to install it), checks that it
+// runs (`claude --version`; the version is logged, with a warning when it
+// is not TestedCLIVersion) and starts the limiter and breaker.
 func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	path, err := cli.Find(cfg.CLIPath)
 	if err != nil {
 		return nil, err
 	}
-	ocfg, err := cfg.orchestratorConfig(path)
-	if err != nil {
+	log := slog.New(slog.DiscardHandler)
+	if cfg.Logger != nil { // the user's handler may panic: recovered, as the orchestrator's
+		log = slog.New(callback.Handler(cfg.Logger.Handler(), callback.New(cfg.Logger, clock.New())))
+	}
+	if err := checkCLI(path, log); err != nil {
 		return nil, err
 	}
-	orch, err := orchestrator.New(ocfg)
+	orch, err := orchestrator.New(cfg.orchestratorConfig(path))
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +62,9 @@ func New(cfg Config) (*Client, error) {
 // nothing happens until it is ranged over, and ranging it twice yields an
 // error. The query waits its turn in the rate limiter (bounded by ctx,
 // MaxWait and MaxQueued), asks the circuit breaker, then streams the CLI's
-// messages as they arrive. A refusal is a single (nil, *RejectedError). A
+// messages as they arrive. An invalid prompt or option is a single (nil,
+// error matching ErrInvalidRequest), before anything else; a refusal is a
+// single (nil, *RejectedError). A
 // result with is_error comes as the *ResultMessage followed by an *APIError.
 // Breaking out of the loop (or ctx ending) returns at once: the process is
 // stopped (SIGTERM, then SIGKILL after StopGracePeriod) and reaped in the
@@ -103,10 +119,25 @@ type Stats struct {
 	Queued   int // callers waiting for admission
 }
 
-// Stats returns a snapshot of the limiter and the breaker.
+// Stats returns a snapshot of the limiter and the breaker. After Close it
+// reports nothing in flight, queued or reserved.
 func (c *Client) Stats() Stats {
 	s := c.orch.Stats()
+	if c.orch.Closed() {
+		// The guards' snapshots date from when they closed, before the
+		// queries running then were stopped and settled.
+		s.Limiter.InFlight, s.Limiter.Queued, s.Limiter.ReservedUSD = 0, 0, 0
+		s.Breaker.Probes = 0
+	}
 	return Stats{Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued}
+}
+
+// ClearPause lifts at once a pause the API imposed on later queries (after
+// an api_retry for a 429, or a rejected rate_limit_event): queries held
+// only by it are admitted now. Stats().Limiter.PausedUntil is zero after it.
+// The next such signal pauses again.
+func (c *Client) ClearPause() {
+	c.orch.ClearPause()
 }
 
 // Close stops every running query (SIGTERM, then SIGKILL after
@@ -114,8 +145,11 @@ func (c *Client) Stats() Stats {
 // and waits until no goroutine or process of the client is left, except
 // user callbacks (Stderr, Classify) still running StopGracePeriod after the
 // rest has ended: those are abandoned, logged and counted. It is
-// idempotent and safe from many goroutines, but must not be called from
-// inside a Query loop body of the same client.
+// idempotent and safe from many goroutines. It may be called from inside
+// a Query loop body of the same client: it then does not wait for queries
+// that are in their loop body at that moment (that one, and any other);
+// their CLIs are stopped all the same, and each ends with ErrClosed at its
+// next step, once its loop body returns.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
 	return c.orch.Close()
@@ -123,14 +157,21 @@ func (c *Client) Close() error {
 
 // Serve runs the client as a supervised service (github.com/thejerf/suture's
 // Service contract): it blocks until ctx ends, then closes the client and
-// returns ctx's error. It returns ErrClosed at once if the client is or gets
-// closed by someone else.
+// returns ctx's error. If the client is or gets closed by someone else, it
+// returns an error that matches both ErrClosed and suture.ErrDoNotRestart:
+// a closed client cannot serve again, so a supervisor must not restart it.
 func (c *Client) Serve(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		c.Close()
 		return ctx.Err()
 	case <-c.done:
-		return ErrClosed
+		return errServeClosed
 	}
 }
+
+// errServeClosed is Serve's error on a closed client. suture tells a
+// service that must not be restarted by errors.Is against its own
+// sentinel, so only wrapping that sentinel says it; suture is small,
+// already required by this module, and starts nothing when imported.
+var errServeClosed = fmt.Errorf("%w: %w", ErrClosed, suture.ErrDoNotRestart)

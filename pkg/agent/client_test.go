@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +42,9 @@ func inFlight(c *agent.Client, n int) func() bool {
 func TestSixtyFirstQueryWaitsForRefill(t *testing.T) {
 	c, mock := newClient(t, nil)
 	prompts := make([]string, 60)
+	for i := range prompts {
+		prompts[i] = "prompt"
+	}
 	for i, res := range c.RunBatch(t.Context(), prompts, play(fakecli.Success("ok", 0))) {
 		require.NoError(t, res.Err, "query %d", i)
 		require.NotNil(t, res.Result)
@@ -356,23 +360,46 @@ func TestNewValidates(t *testing.T) {
 		"per minute":   {func(c *agent.Config) { c.RateLimit.QueriesPerMinute = -3 }, "RateLimit.QueriesPerMinute"},
 		"budget NaN":   {func(c *agent.Config) { c.RateLimit.CostBudgetHourly = math.NaN() }, "RateLimit.CostBudgetHourly"},
 		"timeout":      {func(c *agent.Config) { c.QueryTimeout = -time.Second }, "QueryTimeout"},
-		"breaker":      {func(c *agent.Config) { c.CircuitBreaker.FailureThreshold = -1 }, "FailureThreshold"},
-		"half-open":    {func(c *agent.Config) { c.CircuitBreaker.HalfOpenRequests = -2 }, "HalfOpenRequests"},
+		"breaker":      {func(c *agent.Config) { c.CircuitBreaker.FailureThreshold = -1 }, "CircuitBreaker.FailureThreshold"},
+		"half-open":    {func(c *agent.Config) { c.CircuitBreaker.HalfOpenRequests = -2 }, "CircuitBreaker.HalfOpenRequests"},
+		"successes":    {func(c *agent.Config) { c.CircuitBreaker.SuccessThreshold = -2 }, "CircuitBreaker.SuccessThreshold"},
+		"open time":    {func(c *agent.Config) { c.CircuitBreaker.Timeout = -time.Second }, "CircuitBreaker.Timeout"},
+		"max open":     {func(c *agent.Config) { c.CircuitBreaker.MaxTimeout = time.Second }, "CircuitBreaker.MaxTimeout must be >= CircuitBreaker.Timeout (1m0s)"},
 		"max line len": {func(c *agent.Config) { c.MaxLineBytes = -1 }, "MaxLineBytes"},
+		"max wait":     {func(c *agent.Config) { c.RateLimit.MaxWait = -1 }, "RateLimit.MaxWait"},
+		"max pause":    {func(c *agent.Config) { c.RateLimit.MaxPause = -1 }, "RateLimit.MaxPause"},
+		"huge window":  {func(c *agent.Config) { c.RateLimit.QueriesPerHour = 1 << 41 }, "RateLimit.QueriesPerHour must be at most"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := agent.Config{CLIPath: fakeCLIPath()}
+			// The config is checked before the CLI is looked for.
+			cfg := agent.Config{CLIPath: filepath.Join(t.TempDir(), "no-claude-here")}
 			tc.edit(&cfg)
 			_, err := agent.New(cfg)
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.field)
+			assert.Contains(t, err.Error(), "agent: Config."+tc.field)
+			assert.NotErrorIs(t, err, agent.ErrCLINotFound)
+			assert.NotContains(t, err.Error(), "breaker:", "an internal name leaked")
+			assert.NotContains(t, err.Error(), "limiter:", "an internal name leaked")
 		})
 	}
+
+	// Every invalid field is named.
+	_, err := agent.New(agent.Config{CLIPath: fakeCLIPath(), MaxQueued: -1, IdleTimeout: -1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Config.MaxQueued")
+	assert.Contains(t, err.Error(), "Config.IdleTimeout")
+
+	// A configured CLIPath with nothing there matches ErrCLINotFound.
+	missing := filepath.Join(t.TempDir(), "claude")
+	_, err = agent.New(agent.Config{CLIPath: missing})
+	require.ErrorIs(t, err, agent.ErrCLINotFound)
+	assert.Contains(t, err.Error(), missing)
+	assert.Contains(t, err.Error(), "npm install -g @anthropic-ai/claude-code")
 
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("CLAUDE_CLI_PATH", "")
-	_, err := agent.New(agent.Config{})
+	_, err = agent.New(agent.Config{})
 	require.ErrorIs(t, err, agent.ErrCLINotFound)
 	assert.Contains(t, err.Error(), "npm install -g @anthropic-ai/claude-code")
 }

@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -51,9 +49,10 @@ type Config struct {
 
 	// Classify overrides how a finished query counts for the circuit breaker
 	// (default DefaultClassify). It is not consulted for queries the caller
-	// cancelled or broke out of: those never count. It is called once per
-	// query, concurrently for concurrent queries. A panic in it, or no answer
-	// within a second, counts the query as a failure.
+	// cancelled or broke out of, nor for those that ended with
+	// ErrAuthentication or ErrInvalidRequest: those never count. It is
+	// called once per query, concurrently for concurrent queries. A panic
+	// in it, or no answer within a second, counts the query as a failure.
 	Classify func(result *ResultMessage, err error) Outcome
 
 	// Clock is the time source of the limiter, the breaker and the timeouts
@@ -94,6 +93,12 @@ type RateLimitConfig struct {
 	// MaxWait refuses at once a query whose wait would exceed it, with
 	// ErrRateLimited or ErrBudgetExhausted (0: wait as long as ctx allows).
 	MaxWait time.Duration
+	// MaxPause bounds the pause the API can impose on later queries (an
+	// api_retry for a 429, a rejected rate_limit_event): a longer one is
+	// cut to it, and a malformed one (a delay not above zero, a reset time
+	// not in the future) is ignored; both are logged once. Default 1 hour.
+	// Client.ClearPause lifts a pause at once.
+	MaxPause time.Duration
 	// Disabled turns off both windows and the budget (set one field to
 	// Unlimited to turn off only that limit). MaxConcurrent and MaxQueued
 	// still apply.
@@ -123,14 +128,16 @@ const (
 
 // DefaultClassify is the default Config.Classify: failures are crashes,
 // timeouts, bad output and API statuses >= 500 (529 included); 4xx statuses
-// (429 included), error_max_turns and error_max_budget_usd are ignored; a
+// (429 included), authentication failures ("Not logged in" included),
+// invalid requests, error_max_turns and error_max_budget_usd are ignored; a
 // result without is_error is a success.
 func DefaultClassify(result *ResultMessage, err error) Outcome {
 	return orchestrator.Classify(result, err)
 }
 
 // DefaultConfig returns the defaults spelled out: 60 queries a minute, 1000
-// an hour, 10.00 USD an hour, 4 at once, 1000 waiting; the breaker opens
+// an hour, 10.00 USD an hour, pauses of at most an hour, 4 at once, 1000
+// waiting; the breaker opens
 // after 5 failures, stays open 60 s and lets 2 probes through.
 func DefaultConfig() Config {
 	return Config{
@@ -138,6 +145,7 @@ func DefaultConfig() Config {
 			QueriesPerMinute: 60,
 			QueriesPerHour:   1000,
 			CostBudgetHourly: 10.00,
+			MaxPause:         orchestrator.DefaultMaxPause,
 		},
 		CircuitBreaker: CircuitBreakerConfig{
 			FailureThreshold: 5,
@@ -152,54 +160,10 @@ func DefaultConfig() Config {
 	}
 }
 
-// orchestratorConfig checks the fields the guards do not check themselves
-// and maps the public config onto the internal ones.
-func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) {
-	for _, f := range []struct {
-		name      string
-		v         int
-		unlimited bool // Unlimited is allowed
-	}{
-		{"MaxConcurrent", c.MaxConcurrent, true},
-		{"MaxQueued", c.MaxQueued, false},
-		{"MaxLineBytes", c.MaxLineBytes, false},
-		{"RateLimit.QueriesPerMinute", c.RateLimit.QueriesPerMinute, true},
-		{"RateLimit.QueriesPerHour", c.RateLimit.QueriesPerHour, true},
-	} {
-		if f.v < 0 && !(f.unlimited && f.v == Unlimited) {
-			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %d", f.name, f.v)
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"QueryTimeout", c.QueryTimeout},
-		{"IdleTimeout", c.IdleTimeout},
-		{"StopGracePeriod", c.StopGracePeriod},
-		{"RateLimit.MaxWait", c.RateLimit.MaxWait},
-	} {
-		if f.v < 0 {
-			return orchestrator.Config{}, fmt.Errorf("agent: Config.%s must not be negative, got %v", f.name, f.v)
-		}
-	}
-	if b := c.RateLimit.CostBudgetHourly; (b < 0 && b != Unlimited) || math.IsNaN(b) || math.IsInf(b, 0) {
-		return orchestrator.Config{}, fmt.Errorf("agent: Config.RateLimit.CostBudgetHourly must be a finite USD amount >= 0 or Unlimited, got %v", b)
-	}
-
-	lim := limiter.Config{
-		QueriesPerMinute: c.RateLimit.QueriesPerMinute,
-		QueriesPerHour:   c.RateLimit.QueriesPerHour,
-		CostBudgetHourly: c.RateLimit.CostBudgetHourly,
-		QueryBudget:      c.RateLimit.QueryBudget,
-		MinQueryBudget:   c.RateLimit.MinQueryBudget,
-		MaxConcurrent:    c.MaxConcurrent,
-		MaxQueued:        c.MaxQueued,
-		MaxWait:          c.RateLimit.MaxWait,
-	}
-	if c.RateLimit.Disabled {
-		lim.QueriesPerMinute, lim.QueriesPerHour, lim.CostBudgetHourly = limiter.Unlimited, limiter.Unlimited, limiter.Unlimited
-	}
+// orchestratorConfig maps the public config, checked by validate, onto
+// the internal ones.
+func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
+	lim := c.limiterConfig()
 	cb := c.CircuitBreaker
 	var classify orchestrator.Classifier
 	if c.Classify != nil {
@@ -223,8 +187,28 @@ func (c Config) orchestratorConfig(cliPath string) (orchestrator.Config, error) 
 			IdleTimeout:  c.IdleTimeout,
 		},
 		QueryTimeout: c.QueryTimeout,
+		MaxPause:     c.RateLimit.MaxPause,
 		Classify:     classify,
 		Clock:        c.Clock,
 		Logger:       c.Logger,
-	}, nil
+	}
+}
+
+// limiterConfig maps the rate limit, the budget and the concurrency cap
+// onto the limiter's config.
+func (c Config) limiterConfig() limiter.Config {
+	lim := limiter.Config{
+		QueriesPerMinute: c.RateLimit.QueriesPerMinute,
+		QueriesPerHour:   c.RateLimit.QueriesPerHour,
+		CostBudgetHourly: c.RateLimit.CostBudgetHourly,
+		QueryBudget:      c.RateLimit.QueryBudget,
+		MinQueryBudget:   c.RateLimit.MinQueryBudget,
+		MaxConcurrent:    c.MaxConcurrent,
+		MaxQueued:        c.MaxQueued,
+		MaxWait:          c.RateLimit.MaxWait,
+	}
+	if c.RateLimit.Disabled {
+		lim.QueriesPerMinute, lim.QueriesPerHour, lim.CostBudgetHourly = limiter.Unlimited, limiter.Unlimited, limiter.Unlimited
+	}
+	return lim
 }

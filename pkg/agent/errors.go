@@ -35,6 +35,23 @@ type RejectedError = orchestrator.RejectedError
 // and counts neither way for the breaker.
 type BudgetError = orchestrator.BudgetError
 
+// Errors of the caller's own making: they never count against the circuit
+// breaker.
+var (
+	// ErrInvalidRequest: the prompt or a per-query option is invalid (an
+	// empty prompt, WithMaxTurns(-1), WithEnv("", v), NUL bytes, a missing
+	// WithWorkingDir...). The error names the option. It is returned before
+	// admission: no rate token is taken and no process starts. A model the
+	// API does not know (404) matches it too, naming WithModel.
+	ErrInvalidRequest = orchestrator.ErrInvalidRequest
+	// ErrAuthentication: the CLI has no usable credentials: no
+	// ANTHROPIC_API_KEY and no login ("Not logged in"), or the API
+	// rejected the key (401) or refused it (403). The query is stopped at
+	// the first sign of it, without the CLI's retries; the error says
+	// what to set.
+	ErrAuthentication = orchestrator.ErrAuthentication
+)
+
 // ErrQueryTimeout: the query ran past Config.QueryTimeout and was stopped.
 var ErrQueryTimeout = orchestrator.ErrQueryTimeout
 

@@ -23,6 +23,7 @@ import (
 // carrying a fakecli script re-executes this binary, which plays it.
 func TestMain(m *testing.M) {
 	fakecli.RunIfRequested()
+	fakecli.AnswerVersion(agent.TestedCLIVersion) // for New's check of the CLI
 	// The fake CLI is this race-enabled binary: spare each run the race
 	// detector's one-second sleep at exit.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")

@@ -1,6 +1,10 @@
 package agent
 
-import "github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+import (
+	"strings"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+)
 
 // Option sets one CLI option of a query. Values are passed as --flag=value
 // arguments, so a value can never be taken for a flag; the prompt itself
@@ -20,7 +24,8 @@ func WithAppendSystemPrompt(prompt string) Option {
 	return func(r *cli.Request) { r.AppendSystemPrompt = prompt }
 }
 
-// WithMaxTurns caps the agentic turns of the query (--max-turns).
+// WithMaxTurns caps the agentic turns of the query (--max-turns); 0: the
+// CLI's default. A negative n fails the query with ErrInvalidRequest.
 func WithMaxTurns(n int) Option { return func(r *cli.Request) { r.MaxTurns = n } }
 
 // WithAllowedTools lets the CLI use these tools without asking (--allowedTools).
@@ -39,7 +44,8 @@ func WithPermissionMode(mode string) Option {
 	return func(r *cli.Request) { r.PermissionMode = mode }
 }
 
-// WithWorkingDir runs the CLI in dir.
+// WithWorkingDir runs the CLI in dir, which must be an existing directory
+// (checked before the query is admitted: otherwise ErrInvalidRequest).
 func WithWorkingDir(dir string) Option { return func(r *cli.Request) { r.WorkingDir = dir } }
 
 // WithResume continues an earlier session (--resume).
@@ -49,14 +55,24 @@ func WithResume(sessionID string) Option {
 
 // WithMaxBudgetUSD caps what this query may spend (--max-budget-usd). The
 // client passes the smaller of this and the hourly budget left at admission.
+// A negative, NaN or infinite usd fails the query with ErrInvalidRequest
+// before it starts; 0 means no cap of the caller's own.
 func WithMaxBudgetUSD(usd float64) Option {
 	return func(r *cli.Request) { r.MaxBudgetUSD = usd }
 }
 
 // WithEnv adds an environment variable to the CLI's environment, which is
-// otherwise the caller's own (minus CLAUDECODE).
+// otherwise the caller's own (minus CLAUDECODE). A key that is empty or
+// holds '=' or NUL, or a value with NUL, makes the query fail with
+// ErrInvalidRequest before it starts.
 func WithEnv(key, value string) Option {
-	return func(r *cli.Request) { r.Env = append(r.Env, key+"="+value) }
+	return func(r *cli.Request) {
+		if key == "" || strings.Contains(key, "=") {
+			r.BadEnvKeys = append(r.BadEnvKeys, key)
+			return
+		}
+		r.Env = append(r.Env, key+"="+value)
+	}
 }
 
 // WithPartialMessages streams partial message events (*StreamEvent) as they

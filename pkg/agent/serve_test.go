@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,4 +48,31 @@ func TestServeReturnsOnClose(t *testing.T) {
 	require.NoError(t, c.Close())
 	assert.ErrorIs(t, <-served, agent.ErrClosed)
 	assert.ErrorIs(t, c.Serve(t.Context()), agent.ErrClosed)
+}
+
+// A client closed by someone else tells a suture supervisor not to restart
+// it: the supervisor removes it after one Serve, instead of restarting it
+// with backoff forever.
+func TestServeOnClosedClientIsNotRestarted(t *testing.T) {
+	c, _ := newClient(t, nil)
+	require.NoError(t, c.Close())
+	assert.ErrorIs(t, c.Serve(t.Context()), suture.ErrDoNotRestart)
+
+	var serves atomic.Int32
+	sup := suture.New("sdk", suture.Spec{
+		EventHook: func(ev suture.Event) {
+			if _, ok := ev.(suture.EventServiceTerminate); ok {
+				serves.Add(1)
+			}
+		},
+	})
+	sup.Add(c)
+	ctx, cancel := context.WithCancel(t.Context())
+	stopped := sup.ServeBackground(ctx)
+	require.Eventually(t, func() bool {
+		return len(sup.Services()) == 0 // the supervisor runs: nil only when empty
+	}, 5*time.Second, time.Millisecond, "the supervisor keeps the closed client")
+	cancel()
+	assert.ErrorIs(t, <-stopped, context.Canceled)
+	assert.Zero(t, serves.Load(), "the supervisor treated the closed client's end as a failure")
 }

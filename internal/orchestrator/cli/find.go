@@ -8,6 +8,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,9 +35,10 @@ var installDirs = []string{
 // explicit (from configuration) when not empty, $CLAUDE_CLI_PATH when set,
 // "claude" on $PATH, then the usual install places (~/.npm-global/bin,
 // /usr/local/bin, ~/.local/bin, ~/node_modules/.bin, ~/.yarn/bin,
-// ~/.claude/local). An explicit or $CLAUDE_CLI_PATH path that is missing or
-// not executable is an error naming it; nothing found at all is
-// ErrCLINotFound, whose text says how to install the CLI.
+// ~/.claude/local). An explicit or $CLAUDE_CLI_PATH path that is missing
+// (or a directory) matches ErrCLINotFound, whose text says how to install
+// the CLI, and names the path; one that is not executable is an error
+// naming it; nothing found at all is ErrCLINotFound.
 func Find(explicit string) (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
@@ -85,7 +87,11 @@ func checked(path, source string) (string, error) {
 	if err == nil {
 		err = executable(abs)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errIsDir):
+		// Nothing to run there: the same remedy as no CLI at all.
+		return "", fmt.Errorf("%w (the %s path %q: %w)", protocol.ErrCLINotFound, source, path, err)
+	case err != nil:
 		return "", fmt.Errorf("agent: %s claude CLI path %q: %w", source, path, err)
 	}
 	return abs, nil

@@ -73,18 +73,22 @@ func TestFindBadExplicitPath(t *testing.T) {
 	require.NoError(t, os.WriteFile(notExec, nil, 0o644))
 	f := finder{getenv: func(string) string { return "" }, lookPath: exec.LookPath}
 	tests := []struct {
-		path string
-		is   error
+		path     string
+		is       error
+		notFound bool // nothing to run there: matches ErrCLINotFound, says how to install
 	}{
-		{filepath.Join(dir, "missing"), os.ErrNotExist},
-		{notExec, errNotExecutable},
-		{dir, errIsDir},
+		{filepath.Join(dir, "missing"), os.ErrNotExist, true},
+		{notExec, errNotExecutable, false},
+		{dir, errIsDir, true},
 	}
 	for _, tt := range tests {
 		_, err := f.find(tt.path)
 		assert.ErrorIs(t, err, tt.is)
 		assert.Contains(t, err.Error(), tt.path)
-		assert.False(t, errors.Is(err, protocol.ErrCLINotFound), "a wrong path is not 'not installed'")
+		assert.Equal(t, tt.notFound, errors.Is(err, protocol.ErrCLINotFound), tt.path)
+		if tt.notFound {
+			assert.Contains(t, err.Error(), "npm install -g @anthropic-ai/claude-code")
+		}
 	}
 }
 
@@ -93,6 +97,7 @@ func TestFindEnvPathIsChecked(t *testing.T) {
 	t.Setenv(EnvCLIPath, missing)
 	_, err := Find("")
 	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.ErrorIs(t, err, protocol.ErrCLINotFound)
 	assert.Contains(t, err.Error(), "$CLAUDE_CLI_PATH")
 }
 

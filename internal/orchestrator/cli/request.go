@@ -39,6 +39,10 @@ type Request struct {
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
+	// BadEnvKeys holds the keys given to WithEnv that no "KEY=VALUE"
+	// entry can carry (empty, or with '=' in them), which Env cannot
+	// show: the orchestrator refuses a request that has any.
+	BadEnvKeys []string
 	// Reaped, when set, is called exactly once per Stream that is ranged
 	// over, after its last yield: once the CLI is reaped and every
 	// goroutine of the stream has ended (a user callback still running is
