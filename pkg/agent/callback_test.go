@@ -23,6 +23,7 @@ func TestPanickingStderrCallback(t *testing.T) {
 	res, err := c.Run(t.Context(), "prompt", play(script))
 	require.NoError(t, err)
 	assert.Equal(t, "ok", res.Result)
+	assert.Eventually(t, func() bool { return c.Stats().Callbacks.Panics == 1 }, 5*time.Second, time.Millisecond, "the panic is counted")
 }
 
 // A Stderr callback that never returns delays neither the query nor its
@@ -65,6 +66,9 @@ func TestStuckStderrCallback(t *testing.T) {
 			return false
 		}
 	}, 10*time.Second, time.Millisecond, "Close waits for a stuck callback forever")
+	st := c.Stats().Callbacks
+	assert.EqualValues(t, 1, st.Abandoned, "the stuck callback is counted as abandoned")
+	assert.Positive(t, st.StderrDropped, "10,000 lines behind a stuck callback: the undelivered ones are counted")
 }
 
 // A Classify that never returns does not hang the query: after
@@ -94,4 +98,5 @@ func TestStuckClassifier(t *testing.T) {
 		t.Fatal("Run waits for a stuck classifier")
 	}
 	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Failures, "counted as a failure")
+	assert.EqualValues(t, 1, c.Stats().Callbacks.TimedOut)
 }

@@ -117,6 +117,40 @@ type Stats struct {
 	Breaker  BreakerStats
 	InFlight int // CLI processes admitted and not yet settled
 	Queued   int // callers waiting for admission
+	// Callbacks counts what befell the user's callbacks.
+	Callbacks CallbackStats
+	// Processes counts what the client did to CLI processes to protect
+	// the host.
+	Processes ProcessStats
+}
+
+// CallbackStats counts the calls of the user's callbacks (Config.Stderr,
+// Config.Classify, the Logger's handler), which the client runs
+// recovered, off its own paths, and waits for at most StopGracePeriod in
+// Close.
+type CallbackStats struct {
+	Panics   int64 // calls that panicked, recovered
+	TimedOut int64 // Classify calls not answered within a second: the query counted as a failure
+	Running  int64 // calls running now
+	// Abandoned counts calls still running when Close stopped waiting for
+	// them: the only goroutines of the client that outlive Close.
+	Abandoned int64
+	// StderrDropped counts stderr lines not given to Config.Stderr because
+	// it fell behind (the stderr tail of a *ProcessError has them all).
+	StderrDropped int64
+}
+
+// ProcessStats counts what the client did to CLI processes.
+type ProcessStats struct {
+	// EscapedKilled counts descendants of a CLI found outside its process
+	// group when its query ended (setsid, a daemon), and killed.
+	EscapedKilled int64
+	// StdoutPauses counts the times a CLI was paused (SIGSTOP) because its
+	// caller had not read 4 MiB of its output; it resumes once half is read.
+	StdoutPauses int64
+	// MaxUnreadStdoutBytes is the most output any CLI had written that its
+	// caller had not read yet.
+	MaxUnreadStdoutBytes int64
 }
 
 // Stats returns a snapshot of the limiter and the breaker. After Close it
@@ -129,7 +163,19 @@ func (c *Client) Stats() Stats {
 		s.Limiter.InFlight, s.Limiter.Queued, s.Limiter.ReservedUSD = 0, 0, 0
 		s.Breaker.Probes = 0
 	}
-	return Stats{Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued}
+	cb, pc := c.orch.CallbackStats(), c.orch.CLICounters()
+	return Stats{
+		Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued,
+		Callbacks: CallbackStats{
+			Panics: cb.Panics, TimedOut: cb.TimedOut, Running: cb.Running, Abandoned: cb.Abandoned,
+			StderrDropped: pc.StderrDropped.Load(),
+		},
+		Processes: ProcessStats{
+			EscapedKilled:        pc.EscapedKilled.Load(),
+			StdoutPauses:         pc.StdoutPauses.Load(),
+			MaxUnreadStdoutBytes: pc.MaxUnreadStdout.Load(),
+		},
+	}
 }
 
 // ClearPause lifts at once a pause the API imposed on later queries (after

@@ -43,6 +43,8 @@ func TestInvalidRequestIsRefusedBeforeAdmission(t *testing.T) {
 		{"NaN budget", "p", agent.WithMaxBudgetUSD(math.NaN()), "WithMaxBudgetUSD: must be a finite USD amount >= 0, got NaN"},
 		{"negative budget", "p", agent.WithMaxBudgetUSD(-1), "WithMaxBudgetUSD: must be a finite USD amount >= 0, got -1"},
 		{"infinite budget", "p", agent.WithMaxBudgetUSD(math.Inf(1)), "WithMaxBudgetUSD: must be a finite USD amount >= 0, got +Inf"},
+		{"budget above the hourly one", "p", agent.WithMaxBudgetUSD(10.01), "WithMaxBudgetUSD: must be at most the whole hourly budget, Config.RateLimit.CostBudgetHourly (10 USD), got 10.01"},
+		{"budget under a micro-dollar", "p", agent.WithMaxBudgetUSD(1e-9), "WithMaxBudgetUSD: must be 0 (no cap of its own) or at least 1e-06 USD, got 1e-09"},
 	}
 	c, _ := newClient(t, func(cfg *agent.Config) { cfg.CircuitBreaker.FailureThreshold = 2 })
 	before := c.Stats()
