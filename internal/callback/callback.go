@@ -154,7 +154,9 @@ func Call[T any](g *Guard, name string, timeout time.Duration, f func() T) (T, e
 		return a.v, a.err
 	case <-expired:
 		g.timedOut.Add(1)
-		g.log.Warn("user callback did not return in time; going on without it", "callback", name, "timeout", timeout)
+		g.Quiet("Logger", func() { //nolint:errcheck // counted
+			g.log.Warn("user callback did not return in time; going on without it", "callback", name, "timeout", timeout)
+		})
 		var zero T
 		return zero, fmt.Errorf("%w: %s after %v", ErrTimeout, name, timeout)
 	}
@@ -207,7 +209,9 @@ func (g *Guard) Wait(d time.Duration) (abandoned int) {
 			g.mu.Unlock()
 			if n > 0 {
 				g.abandoned.Add(n)
-				g.log.Error("user callbacks still running at close; abandoned", "count", n, "waited", d)
+				g.Quiet("Logger", func() { //nolint:errcheck // counted
+					g.log.Error("user callbacks still running at close; abandoned", "count", n, "waited", d)
+				})
 			}
 			return int(n)
 		}

@@ -112,3 +112,18 @@ func TestPanicReportThroughAPanickingLogger(t *testing.T) {
 	assert.True(t, errors.As(err, new(*PanicError)))
 	assert.EqualValues(t, 2, g.Stats().Panics, "the callback's and the logger's")
 }
+
+// The guard's reports of a time-out and of abandoned calls go through the
+// user's raw logger, which may panic: neither the caller of Call nor the
+// one of Wait sees that panic.
+func TestReportsThroughARawPanickingLogger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := New(slog.New(panickyHandler{slog.NewTextHandler(io.Discard, nil)}), nil)
+		release := make(chan struct{})
+		_, err := Call(g, "Config.Classify", time.Second, func() int { <-release; return 1 })
+		require.ErrorIs(t, err, ErrTimeout)
+		assert.NotPanics(t, func() { assert.Equal(t, 1, g.Wait(time.Second)) })
+		close(release)
+		synctest.Wait()
+	})
+}

@@ -348,12 +348,14 @@ func addedByPartial(msg protocol.Message) bool {
 // when the result cannot be trusted or never came, the meter's estimate.
 // Only a run that provably made no billable request is charged 0: one that
 // died before its init line, or one stopped at the caller's fault (the API
-// refused it, or was never called). With nothing to estimate from, the
-// whole reservation is charged.
+// refused it, or was never called) before any usage showed. With nothing
+// to estimate from, the whole reservation is charged.
 func (o *Orchestrator) charge(result *protocol.ResultMessage, m *meter, reservation float64, fault error) float64 {
 	switch {
-	case fault != nil:
+	case fault != nil && !m.sawAPI:
 		return 0
+	case fault != nil:
+		return m.spent() // a fault after billed requests (a later turn, a sub-agent)
 	case result != nil && result.CostKnown && result.Subtype == subtypeInterrupted:
 		// The CLI leaves the interrupted request's spend out of the
 		// total (seen on 2.1.197): charge the estimate when higher.

@@ -122,5 +122,6 @@ func TestCharge(t *testing.T) {
 		assert.InDelta(t, tc.want, o.charge(tc.result, tc.m, 2, nil), 1e-12, name)
 	}
 	fault := fmt.Errorf("%w: no key", ErrAuthentication)
-	assert.Zero(t, o.charge(nil, used(), 2, fault), "stopped at the caller's fault: the API billed nothing")
+	assert.Zero(t, o.charge(nil, initOnly, 2, fault), "stopped at the caller's fault: the API billed nothing")
+	assert.InDelta(t, est, o.charge(nil, used(), 2, fault), 1e-12, "a fault after usage showed: the usage is charged")
 }
