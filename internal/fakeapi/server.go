@@ -32,9 +32,10 @@ type Request struct {
 	BodySize int
 	Body     []byte
 	Answer   string // what the server answered, such as "text(11 B)", "error(429)", "head"
-	// Events is how many SSE events of the answer were written, and
-	// Complete whether all of them were (false while it streams, and when
-	// the client went away or a cut closed the stream early).
+	// Events is how many SSE events of the answer have been written (it
+	// grows while the answer streams), and Complete whether all of them
+	// were (false while it streams, and when the client went away or a
+	// cut closed the stream early).
 	Events   int
 	Complete bool
 }
@@ -248,9 +249,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	i := s.record(rec)
 	defer s.leave()
 	st := stream{w: w, r: r, a: a, done: s.done, model: rec.Model, toolID: toolID, sse: rec.Stream}
+	st.onEvent = func(sent int) {
+		s.mu.Lock()
+		s.requests[i].Events = sent
+		s.mu.Unlock()
+	}
 	complete := st.serve()
 	s.mu.Lock()
-	s.requests[i].Events, s.requests[i].Complete = st.sent, complete
+	s.requests[i].Complete = complete
 	s.mu.Unlock()
 }
 

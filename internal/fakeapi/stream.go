@@ -18,6 +18,8 @@ type stream struct {
 	toolID string
 	sse    bool // the request asked for "stream": true
 	sent   int  // SSE events written
+	// onEvent, when set, is told the count after each event written.
+	onEvent func(sent int)
 }
 
 // event is one Server-Sent Event of the Messages API stream.
@@ -155,6 +157,9 @@ func (st *stream) write(ev event) error {
 		return err
 	}
 	st.sent++
+	if st.onEvent != nil {
+		st.onEvent(st.sent)
+	}
 	return http.NewResponseController(st.w).Flush()
 }
 

@@ -88,10 +88,12 @@ func rejection(err error) error {
 // BudgetError is the error of a query the client stopped while it ran,
 // because its estimated spend passed its cap (its reservation of the
 // hourly budget, or WithMaxBudgetUSD). It matches ErrBudgetExhausted. The
-// query is charged SpentUSD; it counts neither way for the breaker.
+// CLI is killed at once; the query is charged SpentUSD plus what the CLI
+// had received by then (its output still unread is priced too); it counts
+// neither way for the breaker.
 type BudgetError struct {
 	CapUSD   float64 // the query's cap
-	SpentUSD float64 // the estimated spend when it was stopped
+	SpentUSD float64 // the estimated spend when the client stopped it
 }
 
 func (e *BudgetError) Error() string {

@@ -294,6 +294,9 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	}()
 	// The concurrency slot is held, and Close waits, until the process is
 	// gone: the stream may return before it is reaped (an early break).
+	// What the CLI wrote that the stream did not yield (it was stopped, or
+	// the caller broke out) was spent all the same: the meter reads it.
+	req.Drain = spend.observe
 	req.Reaped = func() {
 		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD, fault))
 		o.active.done()
@@ -316,7 +319,10 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		spend.observe(msg)
 		if capUSD > 0 && over == nil && fault == nil && spend.spent() > capUSD {
 			over = &BudgetError{CapUSD: capUSD, SpentUSD: spend.spent()}
-			stopRun(over) // the stream ends with over as its error
+			// Killed at once: a CLI given a grace period goes on
+			// receiving (and the API on billing) the answer. The stream
+			// ends with over as its error.
+			stopRun(fmt.Errorf("%w: %w", cli.ErrKill, over))
 		}
 		end.Observe(msg, err)
 		if msg != nil {

@@ -31,8 +31,10 @@ type RejectedError = orchestrator.RejectedError
 // BudgetError is the error of a query the client stopped while it ran,
 // because its estimated spend passed its cap (its reservation of the
 // hourly budget, or WithMaxBudgetUSD). It matches ErrBudgetExhausted; it
-// is not a *RejectedError (the query ran). The query is charged SpentUSD
-// and counts neither way for the breaker.
+// is not a *RejectedError (the query ran). The CLI is killed at once; the
+// query is charged SpentUSD (the estimate when the client stopped it) plus
+// what the CLI had received by then, and counts neither way for the
+// breaker.
 type BudgetError = orchestrator.BudgetError
 
 // Errors of the caller's own making: they never count against the circuit

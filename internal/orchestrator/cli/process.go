@@ -22,6 +22,11 @@ import (
 // errStopped is the stop cause when the consumer ends the stream early.
 var errStopped = errors.New("agent: stream stopped by its consumer")
 
+// ErrKill, wrapped in the cause of a stop (the cause the caller's context
+// is cancelled with), makes the stop a SIGKILL of the CLI's group at once,
+// without the grace period: for a CLI that must not go on spending.
+var ErrKill = errors.New("agent: claude CLI killed at once")
+
 // process is one running CLI in its own process group.
 //
 // Goroutines, all ended before close returns:
@@ -46,6 +51,13 @@ type process struct {
 	stdin  *os.File
 	stdout io.ReadCloser // see newStdout
 	stderr *os.File
+
+	// lines is the reader of stdout once the stream reads it, and drain
+	// the Request's Drain: what the stream did not yield is given to it.
+	// Both are used by one goroutine at a time: the stream's, then the one
+	// that ends the process.
+	lines *lineReader
+	drain func(protocol.Message)
 
 	ctx  context.Context // ends when the caller's ctx ends or stop is called
 	stop context.CancelCauseFunc
@@ -112,6 +124,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		unreadDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
+		drain:      req.Drain,
 	}
 	started := make(chan error, 1)
 	go p.supervise(started)
@@ -253,6 +266,11 @@ func (p *process) awaitStderr() {
 // limitUnread exit.
 func (p *process) terminate() {
 	p.closeStdin()
+	if errors.Is(context.Cause(p.ctx), ErrKill) {
+		syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: already gone
+		<-p.exited
+		return
+	}
 	p.sigMu.Lock()
 	syscall.Kill(-p.pid, syscall.SIGTERM) //nolint:errcheck // ESRCH: already gone
 	syscall.Kill(-p.pid, syscall.SIGCONT) //nolint:errcheck // ESRCH: already gone
@@ -271,10 +289,31 @@ func (p *process) terminate() {
 // safe to call more than once.
 func (p *process) discardStdout() {
 	p.stdoutOnce.Do(func() {
+		if p.drain != nil && p.lines != nil {
+			p.drainLines()
+		}
 		io.Copy(io.Discard, p.stdout) //nolint:errcheck // only draining
 		p.stdout.Close()
 		close(p.stdoutDone)
 	})
+}
+
+// drainLines gives the messages left in stdout to p.drain, up to the end
+// or a line it cannot read (the rest is discarded).
+func (p *process) drainLines() {
+	for {
+		line, err := p.lines.next()
+		if err != nil {
+			return
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		if msg, err := protocol.Decode(line); err == nil {
+			p.drain(msg)
+		}
+	}
 }
 
 // finish waits for a CLI that has printed its result to exit, and stops it

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+
 	"errors"
 	"math"
 	"strconv"
@@ -51,6 +53,12 @@ type Request struct {
 	// after the iterator has returned (an early break or a stop does not
 	// wait for the CLI to go). It must not block for long.
 	Reaped func()
+	// Drain, when set, is given each message the CLI wrote that the
+	// stream did not yield because it was stopped (its context ended) or
+	// the caller broke out of it: to account for what the CLI did, e.g.
+	// its spend. It is called from the goroutine that ends the process,
+	// one message at a time, before Reaped; it must not block.
+	Drain func(protocol.Message)
 }
 
 // reaped calls r.Reaped if set.

@@ -114,6 +114,7 @@ type runState struct {
 // run reads p's stdout and yields messages, then the final error if any.
 func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield func(protocol.Message, error) bool, st *runState) {
 	lines := newLineReader(p.stdout, maxLine)
+	p.lines = lines // what this loop does not yield is drained from it
 	for {
 		line, err := lines.next()
 		if err != nil {
