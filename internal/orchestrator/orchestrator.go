@@ -91,6 +91,7 @@ func New(cfg Config) (*Orchestrator, error) {
 	guard := callback.New(cfg.Logger, cfg.Clock)
 	cfg.Logger = slog.New(callback.Handler(cfg.Logger.Handler(), guard))
 	cfg.CLI.Callbacks = guard
+	cfg.CLI.Tracker = new(cli.Tracker) // Close waits for every process
 	if cfg.CLI.Counters == nil {
 		cfg.CLI.Counters = new(cli.Counters)
 	}
@@ -161,6 +162,7 @@ func (o *Orchestrator) Close() error {
 	// settled (charges included), but for those in their loop body (Close
 	// may be called from one), the guards close.
 	o.active.wait()
+	o.cli.Tracker.Wait() // the processes of queries in their loop body too: Close stopped them
 	o.limiter.Close()
 	o.breaker.Close()
 	o.unsubscribe()

@@ -192,10 +192,11 @@ func (c *Client) ClearPause() {
 // user callbacks (Stderr, Classify) still running StopGracePeriod after the
 // rest has ended: those are abandoned, logged and counted. It is
 // idempotent and safe from many goroutines. It may be called from inside
-// a Query loop body of the same client: it then does not wait for queries
-// that are in their loop body at that moment (that one, and any other);
-// their CLIs are stopped all the same, and each ends with ErrClosed at its
-// next step, once its loop body returns.
+// a Query loop body of the same client: it then does not wait for the
+// callers that are in their loop body at that moment (that one, and any
+// other), but their CLIs are stopped and reaped before it returns, and
+// each such query ends with ErrClosed at its next step, once its loop
+// body returns (its charge, settled then, is lost with the closed guards).
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
 	return c.orch.Close()

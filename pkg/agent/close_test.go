@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,4 +76,35 @@ func TestCloseFromALoopBody(t *testing.T) {
 	assert.ErrorIs(t, last, agent.ErrClosed)
 	assertDies(t, readPid(t, pidFile), "the CLI's child outlived Close")
 	assert.Zero(t, c.Stats().InFlight)
+}
+
+// Close returns only once the CLI of a query whose caller is busy in its
+// loop body on another goroutine is stopped and reaped: Close does not
+// wait for that caller, but no process outlives Close.
+func TestCloseReapsTheCLIOfABusyCaller(t *testing.T) {
+	c, _ := newClient(t, nil)
+	script, record := recorded(t, fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Hang()})
+	inBody, release := make(chan struct{}), make(chan struct{})
+	loopErr := make(chan error, 1)
+	go func() {
+		var last error
+		for msg, err := range c.Query(t.Context(), "prompt", play(script)) {
+			if msg != nil && msg.Type() == "system" {
+				close(inBody)
+				<-release // busy elsewhere while the client closes
+			}
+			if err != nil {
+				last = err
+			}
+		}
+		loopErr <- last
+	}()
+	<-inBody
+	require.Eventually(t, fileExists(record), 5*time.Second, time.Millisecond)
+	pid := readRecord(t, record).Pid
+
+	require.NoError(t, c.Close())
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "the CLI outlived Close (alive or a zombie not reaped)")
+	close(release)
+	assert.ErrorIs(t, <-loopErr, agent.ErrClosed)
 }

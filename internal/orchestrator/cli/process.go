@@ -38,10 +38,11 @@ var ErrKill = errors.New("agent: claude CLI killed at once")
 //   - limitUnread pauses the group while the caller is too far behind;
 //   - supervise then stops the group when ctx ends; once the leader has
 //     exited it kills the group and the escaped descendants (killEscaped),
-//     and once stdin is closed and stdout and stderr are at EOF, it is the
-//     only caller of cmd.Wait.
+//     and once stdin is closed and stderr is at EOF, it is the only caller
+//     of cmd.Wait.
 //
-// stdout is read by the iterator's goroutine.
+// stdout is read by the iterator's goroutine, maybe after the CLI is
+// reaped: the file keeps what the CLI wrote.
 type process struct {
 	cmd    *exec.Cmd
 	pid    int           // also the process group id; set by supervise before start returns
@@ -127,7 +128,8 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		drain:      req.Drain,
 	}
 	started := make(chan error, 1)
-	go p.supervise(started)
+	opt.Tracker.add() // done by supervise once the process is reaped, or failed to start
+	go p.supervise(started, opt.Tracker)
 	err = <-started
 	closeAll([]*os.File{files[0], childOut, files[3]}) // the child's ends
 	if err != nil {
@@ -210,14 +212,16 @@ const envRunToken = "CLAUDE_AGENT_SDK_RUN"
 // started, then stops the group when p.ctx ends before the leader exits;
 // once the leader has exited it kills what is left of the group and the
 // descendants that escaped it (so nothing outlives the query), waits for
-// stdout and stderr to be read to EOF, and reaps the leader.
+// stderr to be read to EOF, and reaps the leader (stdout may be read
+// later: a consumer busy in its loop body keeps no zombie).
 //
 // On Linux the CLI gets SIGKILL when the thread that started it exits
 // (Pdeathsig, so a host that crashes leaves no CLI behind), and Go may end
 // a thread whenever a goroutine exits locked to it (golang/go#27505): the
 // start happens on this goroutine's locked thread, which it keeps until the
 // CLI is reaped.
-func (p *process) supervise(started chan<- error) {
+func (p *process) supervise(started chan<- error, tracker *Tracker) {
+	defer tracker.done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := p.cmd.Start(); err != nil {
@@ -240,7 +244,9 @@ func (p *process) supervise(started chan<- error) {
 	<-p.unreadDone
 	<-p.stdinDone
 	p.awaitStderr()
-	<-p.stdoutDone
+	// Not waiting for stdout to be read: the CLI writes to a file of ours
+	// (or a pipe), which keeps what it holds once the CLI is reaped, so a
+	// consumer busy elsewhere does not keep a zombie.
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
 }
@@ -285,8 +291,9 @@ func (p *process) terminate() {
 	}
 }
 
-// discardStdout reads what is left of stdout and lets supervise go on;
-// safe to call more than once.
+// discardStdout reads what is left of stdout (up to the CLI's exit),
+// giving its messages to p.drain, and closes it; safe to call more than
+// once.
 func (p *process) discardStdout() {
 	p.stdoutOnce.Do(func() {
 		if p.drain != nil && p.lines != nil {

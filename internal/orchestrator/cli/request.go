@@ -99,6 +99,9 @@ type Options struct {
 	// long (time spent in the caller's loop body does not count); the
 	// stream then ends with an error matching ErrIdleTimeout. 0: none.
 	IdleTimeout time.Duration
+	// Tracker, when set, counts the processes until they are reaped, so
+	// that their owner can wait for them all (Tracker.Wait).
+	Tracker *Tracker
 	// Clock times IdleTimeout. nil: the real clock.
 	Clock clock.Clock
 	// MaxUnreadStdout bounds the output the CLI may write ahead of the
