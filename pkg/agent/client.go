@@ -102,9 +102,12 @@ const (
 )
 
 type (
-	// LimiterStats is a snapshot of the rate limiter: tokens left per window,
-	// USD spent and reserved in the last hour, queries in flight and queued,
-	// the pause, admitted and refused counts.
+	// LimiterStats is a snapshot of the rate limiter: MinuteTokens and
+	// HourTokens left per window, SpentUSD charged and ReservedUSD reserved
+	// in the last hour, BudgetUSD and QueryBudgetUSD (a query's default cap),
+	// InFlight and Queued queries, PausedUntil, Admitted and Refused counts.
+	// A limit that is off reads Unlimited (MinuteTokens, HourTokens,
+	// BudgetUSD, QueryBudgetUSD).
 	LimiterStats = limiter.Stats
 	// BreakerStats is a snapshot of the circuit breaker: state, consecutive
 	// and total counts, refusals, the time of the next half-open.

@@ -55,8 +55,10 @@ type Config struct {
 	// in it, or no answer within a second, counts the query as a failure.
 	Classify func(result *ResultMessage, err error) Outcome
 
-	// Clock is the time source of the limiter, the breaker and the timeouts
-	// (default: real time). Tests inject *clock.Mock.
+	// Clock is the time source of the limiter, the breaker and the timeouts,
+	// the wait for Classify and Close's wait for callbacks still running
+	// included (default: real time). Tests inject *clock.Mock, and advance
+	// it for those waits to end.
 	Clock clock.Clock
 	// Logger receives state changes, pauses and refusals (default: none).
 	// Prompts and API keys are never logged. Its handler is called

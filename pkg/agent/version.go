@@ -38,11 +38,10 @@ func checkCLI(path string, log *slog.Logger) error {
 	err := cmd.Wait()
 	timer.Stop()
 	if err != nil {
-		msg := fmt.Sprintf("agent: claude CLI %q does not run (`claude --version`: %v)", path, err)
 		if last := lastLine(stderr.String()); last != "" {
-			msg += ": " + last
+			return fmt.Errorf("agent: claude CLI %q does not run (`claude --version`: %w): %s", path, err, last)
 		}
-		return fmt.Errorf("%s", msg)
+		return fmt.Errorf("agent: claude CLI %q does not run (`claude --version`: %w)", path, err)
 	}
 	fields := strings.Fields(stdout.String())
 	if len(fields) == 0 {
