@@ -15,6 +15,7 @@
 package fakecli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,21 +51,22 @@ type Op string
 
 // Step kinds; build steps with the constructors (Line, Stderr, Exit...).
 const (
-	OpStdout        Op = "stdout"         // write Data to stdout, or Chunks with Pause between them
-	OpStderr        Op = "stderr"         // write Data to stderr
-	OpStderrBytes   Op = "stderr_bytes"   // write N bytes of text to stderr
-	OpSleep         Op = "sleep"          // sleep Duration (real time)
-	OpExit          Op = "exit"           // exit with Code
-	OpKill          Op = "kill"           // send Signal to itself
-	OpIgnoreSIGTERM Op = "ignore_sigterm" // ignore SIGTERM from now on
-	OpTrapSIGTERM   Op = "trap_sigterm"   // from now on, exit with 143 from a SIGTERM handler
-	OpHang          Op = "hang"           // block until killed
-	OpRecord        Op = "record"         // read stdin to EOF, write a Recording to Path
-	OpSpawn         Op = "spawn"          // start a child playing Script, write its pid to Path
-	OpCat           Op = "cat"            // copy the file at Path to stdout
-	OpEcho          Op = "echo"           // read stdin to EOF, answer it back as a successful run
-	OpSpend         Op = "spend"          // a successful run costing USD, or its --max-budget-usd if less
-	OpStdoutBytes   Op = "stdout_bytes"   // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
+	OpStdout        Op = "stdout"          // write Data to stdout, or Chunks with Pause between them
+	OpStderr        Op = "stderr"          // write Data to stderr
+	OpStderrBytes   Op = "stderr_bytes"    // write N bytes of text to stderr
+	OpSleep         Op = "sleep"           // sleep Duration (real time)
+	OpExit          Op = "exit"            // exit with Code
+	OpKill          Op = "kill"            // send Signal to itself
+	OpIgnoreSIGTERM Op = "ignore_sigterm"  // ignore SIGTERM from now on
+	OpTrapSIGTERM   Op = "trap_sigterm"    // from now on, exit with 143 from a SIGTERM handler
+	OpHang          Op = "hang"            // block until killed
+	OpRecord        Op = "record"          // read the prompt (see Record), write a Recording to Path
+	OpSpawn         Op = "spawn"           // start a child playing Script, write its pid to Path
+	OpCat           Op = "cat"             // copy the file at Path to stdout
+	OpEcho          Op = "echo"            // read the prompt (see Record), answer it back as a successful run
+	OpSpend         Op = "spend"           // a successful run costing USD, or its --max-budget-usd if less
+	OpAwaitStdinEOF Op = "await_stdin_eof" // read stdin until it closes, as the CLI does after a turn
+	OpStdoutBytes   Op = "stdout_bytes"    // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -83,6 +85,11 @@ type Step struct {
 	Setsid   bool           `json:"setsid,omitempty"` // Spawn: in a session of its own
 	USD      float64        `json:"usd,omitempty"`
 }
+
+// AwaitStdinEOF reads stdin until the client closes it, as the CLI does
+// with --input-format stream-json after answering a turn: it exits only
+// then.
+func AwaitStdinEOF() Step { return Step{Op: OpAwaitStdinEOF} }
 
 // Spend plays a successful run (init, assistant, result) whose result
 // reports a cost of usd, or of the --max-budget-usd it was given if that
@@ -150,9 +157,10 @@ func TrapSIGTERM() Step { return Step{Op: OpTrapSIGTERM} }
 // Hang blocks until the fake is killed.
 func Hang() Step { return Step{Op: OpHang} }
 
-// Record reads stdin to EOF, then writes a Recording of the arguments,
-// stdin, working directory and the listed environment variables to path
-// (read it back with ReadRecording).
+// Record reads the prompt (the content of a first stdin line that is a
+// stream-json user turn, else all of stdin), then writes a Recording of
+// the arguments, the prompt (Stdin), the working directory and the listed
+// environment variables to path (read it back with ReadRecording).
 func Record(path string, envKeys ...string) Step {
 	return Step{Op: OpRecord, Path: path, EnvKeys: envKeys}
 }
@@ -305,17 +313,20 @@ func play(st Step) error {
 		_, err = io.Copy(os.Stdout, f)
 		return err
 	case OpEcho:
-		prompt, err := io.ReadAll(os.Stdin)
+		prompt, err := readPrompt()
 		if err != nil {
 			return err
 		}
-		for _, step := range Success(string(prompt), 0) {
+		for _, step := range Success(prompt, 0) {
 			if step.Op == OpStdout {
 				if err := play(step); err != nil {
 					return err
 				}
 			}
 		}
+	case OpAwaitStdinEOF:
+		_, err := io.Copy(io.Discard, os.Stdin)
+		return err
 	case OpSpend:
 		cost := st.USD
 		for _, arg := range os.Args[1:] {
@@ -346,8 +357,31 @@ func hang() {
 	}
 }
 
+// readPrompt reads the prompt the way the CLI gets it: a first stdin
+// line that is a stream-json user turn gives its content (stdin then stays
+// open, as the client keeps it until the result); anything else is read
+// to EOF, whole.
+func readPrompt() (string, error) {
+	r := bufio.NewReader(os.Stdin)
+	line, err := r.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	var turn struct {
+		Type    string `json:"type"`
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+	}
+	if json.Unmarshal([]byte(line), &turn) == nil && turn.Type == "user" {
+		return turn.Message.Content, nil
+	}
+	rest, err := io.ReadAll(r)
+	return line + string(rest), err
+}
+
 func record(st Step) error {
-	stdin, err := io.ReadAll(os.Stdin)
+	stdin, err := readPrompt()
 	if err != nil {
 		return err
 	}
@@ -355,7 +389,7 @@ func record(st Step) error {
 	if err != nil {
 		return err
 	}
-	r := Recording{Pid: os.Getpid(), Args: os.Args[1:], Stdin: string(stdin), Dir: dir, Env: map[string]string{}}
+	r := Recording{Pid: os.Getpid(), Args: os.Args[1:], Stdin: stdin, Dir: dir, Env: map[string]string{}}
 	for _, k := range st.EnvKeys {
 		if v, ok := os.LookupEnv(k); ok {
 			r.Env[k] = v

@@ -153,13 +153,14 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// writeStdin writes the prompt and closes stdin, so the CLI sees its end.
-// A CLI that exits without reading makes the write fail: that is reported
+// writeStdin writes the prompt as one stream-json user turn and leaves
+// stdin open: the CLI reads turns until stdin closes, which the stream
+// does once it has read the turn's result (or the process is stopped). A
+// CLI that exits without reading makes the write fail: that is reported
 // by its exit, not here.
 func (p *process) writeStdin(prompt string) {
 	defer close(p.stdinDone)
-	io.WriteString(p.stdin, prompt) //nolint:errcheck // see above
-	p.closeStdin()
+	p.stdin.Write(protocol.UserTurn(prompt)) //nolint:errcheck // see above
 }
 
 func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }

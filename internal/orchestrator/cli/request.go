@@ -17,7 +17,8 @@ import (
 // Request is one query: the prompt and the options that become CLI flags.
 // The zero value (plus a Prompt) runs the CLI with its defaults.
 type Request struct {
-	// Prompt is written to the CLI's stdin, never put in argv, so it may be
+	// Prompt is written to the CLI's stdin as one stream-json user turn
+	// (--input-format stream-json), never put in argv, so it may be
 	// of any size.
 	Prompt string
 	// Model, SystemPrompt, AppendSystemPrompt, PermissionMode and Resume
@@ -173,7 +174,7 @@ func (r *Request) validate() error {
 // args returns the CLI's arguments. Values from users use the --flag=value
 // form, so that a value starting with "-" cannot be taken for a flag.
 func (r *Request) args() []string {
-	args := []string{"-p", "--output-format", "stream-json", "--verbose"}
+	args := []string{"-p", "--output-format", "stream-json", "--verbose", "--input-format", "stream-json"}
 	add := func(flag, v string) {
 		if v != "" {
 			args = append(args, flag+"="+v)

@@ -152,6 +152,7 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			// How the CLI ends after it (exit 1 after an error result, or
 			// stopped while lingering) changes nothing.
 			st.sawResult = true
+			p.closeStdin() // the one turn is done: the CLI exits
 			if res.IsError && !yield(nil, protocol.ResultError(res)) {
 				return
 			}

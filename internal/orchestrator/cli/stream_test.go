@@ -399,7 +399,7 @@ func TestStreamArgs(t *testing.T) {
 	r, err := fakecli.ReadRecording(rec)
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"-p", "--output-format", "stream-json", "--verbose",
+		"-p", "--output-format", "stream-json", "--verbose", "--input-format", "stream-json",
 		"--model=claude-opus-4",
 		"--system-prompt=--dangerously-skip-permissions",
 		"--append-system-prompt=Be brief.",
@@ -423,7 +423,7 @@ func TestStreamMinimalArgs(t *testing.T) {
 	assert.Empty(t, errs)
 	r, err := fakecli.ReadRecording(rec)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"-p", "--output-format", "stream-json", "--verbose"}, r.Args)
+	assert.Equal(t, []string{"-p", "--output-format", "stream-json", "--verbose", "--input-format", "stream-json"}, r.Args)
 }
 
 func TestStreamEnv(t *testing.T) {
@@ -516,4 +516,28 @@ func TestStreamKillsAnEscapedDescendant(t *testing.T) {
 			assert.EqualValues(t, 1, opt.Counters.EscapedKilled.Load())
 		})
 	}
+}
+
+// The prompt goes in as one stream-json user turn and stdin stays open
+// while the turn runs; the stream closes it once it has the result, and a
+// CLI that waits for that (as the real one does between turns) then exits
+// by itself, without being stopped.
+func TestStreamClosesStdinAtTheResult(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec.json")
+	script := fakecli.Script{
+		fakecli.Record(rec), // reads the first line: the user turn
+		fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)),
+		fakecli.AwaitStdinEOF(), fakecli.Exit(0),
+	}
+	opt := fake(t)
+	opt.GracePeriod = time.Hour // a stop would hang the test: only stdin's EOF ends it
+	ctx := testContext(t)
+	msgs, errs := collect(t, ctx, Request{Prompt: "a \"quoted\"\nprompt", Env: []string{fakecli.Env(script), noRaceExitSleep}}, opt)
+	require.NoError(t, ctx.Err(), "the CLI never saw stdin close")
+	assert.Empty(t, errs)
+	assert.Equal(t, "system/init result", types(msgs))
+	r, err := fakecli.ReadRecording(rec)
+	require.NoError(t, err)
+	assert.Equal(t, "a \"quoted\"\nprompt", r.Stdin, "the user turn's content")
+	assert.Contains(t, strings.Join(r.Args, " "), "--input-format stream-json")
 }
