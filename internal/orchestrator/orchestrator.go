@@ -278,7 +278,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		end   Ending
 		ended bool         // the stream ran to its end (no break, no panic)
 		over  *BudgetError // the watch stopped the run
-		fault error        // the caller's configuration is at fault (callerFault); the API billed nothing
+		fault error        // the caller's configuration is at fault (callerFault)
 	)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
