@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: all build test lint unit cli bench demo clean
+.PHONY: all build test lint cross unit cli bench demo clean
 
 all: build
 
@@ -14,6 +14,14 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@$(MAKE) --no-print-directory cross
+
+# darwin and windows are compiled and vetted, tests included (vet compiles
+# them), but not run: neither can break unseen. See README, "What is
+# tested where".
+cross:
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...
 
 cli:
 	@./scripts/install-claude.sh

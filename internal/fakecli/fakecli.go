@@ -285,7 +285,7 @@ func play(st Step) error {
 	case OpExit:
 		os.Exit(st.Code)
 	case OpKill:
-		if err := syscall.Kill(os.Getpid(), st.Signal); err != nil {
+		if err := killSelf(st.Signal); err != nil {
 			return err
 		}
 		hang() // until the signal lands
@@ -411,7 +411,7 @@ func spawn(st Step) error {
 	cmd.Env = append(os.Environ(), Env(st.Script))
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: st.Setsid}
+	cmd.SysProcAttr = spawnAttr(st.Setsid)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -215,7 +214,7 @@ func TestCancelMidStreamLeavesNoProcess(t *testing.T) {
 	assert.ErrorIs(t, last, context.Canceled)
 
 	pid := readRecord(t, record).Pid // reaped in the background, maybe after the loop
-	assert.Eventually(t, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }, 5*time.Second, time.Millisecond,
+	assert.Eventually(t, func() bool { return reaped(pid) }, 5*time.Second, time.Millisecond,
 		"the CLI outlived the query")
 	assertDies(t, readPid(t, pidFile), "the CLI's child outlived the query")
 	assert.Eventually(t, inFlight(c, 0), 5*time.Second, time.Millisecond)
@@ -308,7 +307,7 @@ func TestCloseDuringActiveQueries(t *testing.T) {
 		assert.ErrorIs(t, <-done, agent.ErrClosed)
 	}
 	for _, r := range records {
-		assert.ErrorIs(t, syscall.Kill(readRecord(t, r).Pid, 0), syscall.ESRCH)
+		assert.True(t, reaped(readRecord(t, r).Pid))
 	}
 	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("late", 0)))
 	assert.ErrorIs(t, err, agent.ErrClosed)
@@ -419,7 +418,7 @@ func TestQueryTimeoutStopsTheProcess(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrQueryTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	pid := readRecord(t, record).Pid // reaped in the background, maybe after the loop
-	assert.Eventually(t, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }, 5*time.Second, time.Millisecond)
+	assert.Eventually(t, func() bool { return reaped(pid) }, 5*time.Second, time.Millisecond)
 	assert.EqualValues(t, 1, c.Stats().Breaker.Counts.Failures)
 }
 

@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"errors"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,8 +24,8 @@ func TestEarlyBreakHoldsTheSlotUntilTheCLIIsGone(t *testing.T) {
 		break
 	}
 	pid := readRecord(t, record).Pid
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) //nolint:errcheck // a regression's leftover
-	require.NoError(t, syscall.Kill(pid, 0), "the loop returned while the CLI still runs")
+	t.Cleanup(func() { killPid(pid) }) //nolint:errcheck // a regression's leftover
+	require.False(t, reaped(pid), "the loop returned while the CLI still runs")
 	assert.Equal(t, 1, c.Stats().InFlight, "the slot is held while the process lives")
 
 	closed := make(chan struct{})
@@ -45,11 +44,11 @@ func TestEarlyBreakHoldsTheSlotUntilTheCLIIsGone(t *testing.T) {
 		t.Fatal("Close returned while the CLI still runs")
 	default:
 	}
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.NoError(t, killPid(pid))
 	select {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close never returned")
 	}
-	assert.True(t, errors.Is(syscall.Kill(pid, 0), syscall.ESRCH), "reaped before Close returned")
+	assert.True(t, reaped(pid), "reaped before Close returned")
 }

@@ -3,7 +3,6 @@ package agent_test
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ func TestBreakerRefusalAfterAdmissionGivesTokensBack(t *testing.T) {
 		cfg.CircuitBreaker.Timeout = 10 * time.Minute // stays open while the clock moves
 	})
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	mkfifo(t, fifo)
 
 	// The first query pauses the limiter for a minute, then fails with 529
 	// when the test says so, which opens the breaker.

@@ -21,13 +21,3 @@ type Counters struct {
 	// caller not yet read, as the follower saw it.
 	MaxUnreadStdout atomic.Int64
 }
-
-// raiseMax raises m to at least v.
-func raiseMax(m *atomic.Int64, v int64) {
-	for {
-		old := m.Load()
-		if v <= old || m.CompareAndSwap(old, v) {
-			return
-		}
-	}
-}

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,11 +68,6 @@ func types(msgs []protocol.Message) string {
 		s = append(s, m.Type())
 	}
 	return strings.Join(s, " ")
-}
-
-// reaped reports whether pid no longer exists at all.
-func reaped(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // assertDies asserts that pid dies soon. A SIGKILLed process closes its

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,7 +75,7 @@ func TestHostCrashKillsTheCLI(t *testing.T) {
 	require.Eventually(t, func() bool { _, err := os.Stat(rec); return err == nil }, safetyNet, 5*time.Millisecond)
 	r, err := fakecli.ReadRecording(rec)
 	require.NoError(t, err)
-	t.Cleanup(func() { syscall.Kill(r.Pid, syscall.SIGKILL) }) //nolint:errcheck // a regression's leftover
+	t.Cleanup(func() { killPid(r.Pid) }) //nolint:errcheck // a regression's leftover
 	require.Eventually(t, func() bool { _, err := os.Stat(rec + ".churned"); return err == nil }, safetyNet, 5*time.Millisecond)
 	require.False(t, dead(r.Pid), "the CLI died when its host's threads changed")
 

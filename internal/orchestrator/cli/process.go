@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
@@ -24,10 +23,12 @@ var errStopped = errors.New("agent: stream stopped by its consumer")
 
 // ErrKill, wrapped in the cause of a stop (the cause the caller's context
 // is cancelled with), makes the stop a SIGKILL of the CLI's group at once,
-// without the grace period: for a CLI that must not go on spending.
+// without the grace period: for a CLI that must not go on spending. (On
+// Windows every stop is that kill: see procGroup in group_windows.go.)
 var ErrKill = errors.New("agent: claude CLI killed at once")
 
-// process is one running CLI in its own process group.
+// process is one running CLI in its own process group (on Windows, in a
+// job object of its own: see procGroup).
 //
 // Goroutines, all ended before close returns:
 //   - supervise starts the CLI from an OS thread of its own and keeps it
@@ -46,6 +47,7 @@ var ErrKill = errors.New("agent: claude CLI killed at once")
 type process struct {
 	cmd    *exec.Cmd
 	pid    int           // also the process group id; set by supervise before start returns
+	group  procGroup     // the CLI and its descendants; set by supervise before start returns
 	grace  time.Duration // SIGTERM -> SIGKILL
 	token  string        // marks the environment of the CLI and its descendants (envRunToken)
 	count  *Counters
@@ -230,6 +232,14 @@ func (p *process) supervise(started chan<- error, tracker *Tracker) {
 		return
 	}
 	p.pid = p.cmd.Process.Pid
+	g, err := newGroup(p.cmd.Process)
+	if err != nil {
+		p.cmd.Process.Kill() //nolint:errcheck // reaped below either way
+		p.cmd.Wait()         //nolint:errcheck // the start failed: err says why
+		started <- err
+		return
+	}
+	p.group = g
 	started <- nil
 
 	defer close(p.done)
@@ -239,7 +249,7 @@ func (p *process) supervise(started chan<- error, tracker *Tracker) {
 		p.terminate()
 	}
 	// The leader is not reaped yet, so its pid still names our group.
-	syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: group already empty
+	p.group.kill()
 	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))
 	p.closeStdin()
 	<-p.unreadDone
@@ -250,6 +260,7 @@ func (p *process) supervise(started chan<- error, tracker *Tracker) {
 	// consumer busy elsewhere does not keep a zombie.
 	p.waitErr = p.cmd.Wait()
 	p.state = p.cmd.ProcessState
+	p.group.close()
 }
 
 // awaitStderr waits for stderr's EOF. A descendant that left the group
@@ -274,20 +285,19 @@ func (p *process) awaitStderr() {
 func (p *process) terminate() {
 	p.closeStdin()
 	if errors.Is(context.Cause(p.ctx), ErrKill) {
-		syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: already gone
+		p.group.kill()
 		<-p.exited
 		return
 	}
 	p.sigMu.Lock()
-	syscall.Kill(-p.pid, syscall.SIGTERM) //nolint:errcheck // ESRCH: already gone
-	syscall.Kill(-p.pid, syscall.SIGCONT) //nolint:errcheck // ESRCH: already gone
+	p.group.terminate()
 	p.sigMu.Unlock()
 	t := time.NewTimer(p.grace)
 	defer t.Stop()
 	select {
 	case <-p.exited:
 	case <-t.C:
-		syscall.Kill(-p.pid, syscall.SIGKILL) //nolint:errcheck // ESRCH: already gone
+		p.group.kill()
 		<-p.exited
 	}
 }
@@ -360,9 +370,9 @@ func (p *process) exitError() error {
 		return fmt.Errorf("agent: wait for claude CLI: %w", p.waitErr)
 	}
 	e := &protocol.ProcessError{ExitCode: p.state.ExitCode(), Stderr: p.tail.String()}
-	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	if sig := exitSignal(p.state); sig != "" {
 		e.ExitCode = -1
-		e.Signal = ws.Signal().String()
+		e.Signal = sig
 	}
 	return e
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func TestStreamEarlyBreakReturnsBeforeTheCLIIsGone(t *testing.T) {
 		case <-returned:
 		case <-time.After(safetyNet):
 			if r, err := fakecli.ReadRecording(rec); err == nil {
-				syscall.Kill(r.Pid, syscall.SIGKILL) //nolint:errcheck // best effort
+				killPid(r.Pid) //nolint:errcheck // best effort
 			}
 		}
 	}()
@@ -47,7 +46,7 @@ func TestStreamEarlyBreakReturnsBeforeTheCLIIsGone(t *testing.T) {
 	default:
 	}
 
-	require.NoError(t, syscall.Kill(r.Pid, syscall.SIGKILL))
+	require.NoError(t, killPid(r.Pid))
 	select {
 	case <-reapedCh:
 	case <-time.After(safetyNet):

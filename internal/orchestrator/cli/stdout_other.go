@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build !linux
 
 package cli
 
@@ -8,9 +8,11 @@ import (
 	"os"
 )
 
-// newStdout returns a pipe for the CLI's stdout. See stdout_linux.go for
-// why Linux uses a file instead; elsewhere the end of the pipe stands for
-// the CLI's exit (exit_other.go), so the pipe stays.
+// newStdout returns a pipe for the CLI's stdout (darwin, windows). See
+// stdout_linux.go for why Linux uses a file instead; on darwin the end of
+// the pipe stands for the CLI's exit (exit_other.go), so the pipe stays,
+// and on windows too, for the same code (its exit is watched on its
+// handle: exit_windows.go).
 func newStdout() (child *os.File, r *pipeReader, err error) {
 	rd, w, err := os.Pipe()
 	if err != nil {

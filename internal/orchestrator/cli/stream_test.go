@@ -506,7 +506,7 @@ func TestStreamKillsAnEscapedDescendant(t *testing.T) {
 				select {
 				case <-returned:
 				case <-time.After(safetyNet):
-					syscall.Kill(readPid(t, pidFile), syscall.SIGKILL) //nolint:errcheck // best effort
+					killPid(readPid(t, pidFile)) //nolint:errcheck // best effort
 				}
 			}()
 			_, errs := collect(t, testContext(t), request(script), opt)

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -73,6 +74,16 @@ func (p *process) limitUnread(r *follower, bound int64) {
 		case <-p.exited:
 			return
 		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// raiseMax raises m to at least v.
+func raiseMax(m *atomic.Int64, v int64) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
 			return
 		}
 	}
