@@ -1,11 +1,9 @@
 package agent_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
 )
-
-// lockedBuffer is a log sink safe for the client's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // withLines is a successful run that prints lines after init.
 func withLines(lines ...string) fakecli.Script {
@@ -72,7 +52,7 @@ func TestPauseIsBounded(t *testing.T) {
 		{"reset in the past", rejectedLine("PAST"), 0, "ignored a malformed rate-limit signal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs syncBuffer
 			c, mock := newClient(t, func(cfg *agent.Config) {
 				cfg.RateLimit.MaxPause = maxPause
 				cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))

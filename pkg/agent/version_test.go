@@ -15,9 +15,9 @@ import (
 )
 
 // newLogged starts a client on cliPath whose log goes to the returned buffer.
-func newLogged(t *testing.T, cliPath string) (*agent.Client, *lockedBuffer, error) {
+func newLogged(t *testing.T, cliPath string) (*agent.Client, *syncBuffer, error) {
 	t.Helper()
-	var logs lockedBuffer
+	var logs syncBuffer
 	c, err := agent.New(agent.Config{CLIPath: cliPath, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
