@@ -66,6 +66,9 @@ const (
 	OpEcho          Op = "echo"            // read the prompt (see Record), answer it back as a successful run
 	OpSpend         Op = "spend"           // a successful run costing USD, or its --max-budget-usd if less
 	OpAwaitStdinEOF Op = "await_stdin_eof" // read stdin until it closes, as the CLI does after a turn
+	OpControl       Op = "control"         // N control requests of subtype Data, each waiting for its answer; a summary to Path
+	OpControlCancel Op = "control_cancel"  // a control request of subtype Data, then its cancel
+	OpControlRaw    Op = "control_raw"     // write Data (a control line) to stdout, no answer awaited
 	OpStdoutBytes   Op = "stdout_bytes"    // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
@@ -84,6 +87,27 @@ type Step struct {
 	Script   Script         `json:"script,omitempty"`
 	Setsid   bool           `json:"setsid,omitempty"` // Spawn: in a session of its own
 	USD      float64        `json:"usd,omitempty"`
+}
+
+// Control sends n control requests of subtype (ids "cli_1"...), one after
+// the other, each waiting for the host's answer on stdin, then writes a
+// ControlSummary of the answers to path.
+func Control(n int, subtype, path string) Step {
+	return Step{Op: OpControl, N: n, Data: subtype, Path: path}
+}
+
+// ControlCancel sends a control request of subtype with id "cli_cancel",
+// then withdraws it with a control_cancel_request.
+func ControlCancel(subtype string) Step { return Step{Op: OpControlCancel, Data: subtype} }
+
+// ControlRaw writes line, a control line, to stdout as is.
+func ControlRaw(line string) Step { return Step{Op: OpControlRaw, Data: line + "\n"} }
+
+// ControlSummary is what a Control step saw of the host's answers.
+type ControlSummary struct {
+	Answered int               `json:"answered"`
+	Errors   map[string]string `json:"errors"` // request id -> error message, for error answers
+	Stdin    []string          `json:"stdin"`  // the other lines read meanwhile
 }
 
 // AwaitStdinEOF reads stdin until the client closes it, as the CLI does
@@ -325,7 +349,18 @@ func play(st Step) error {
 			}
 		}
 	case OpAwaitStdinEOF:
-		_, err := io.Copy(io.Discard, os.Stdin)
+		_, err := io.Copy(io.Discard, stdin)
+		return err
+	case OpControl:
+		return control(st)
+	case OpControlCancel:
+		if _, err := fmt.Fprintf(os.Stdout, `{"type":"control_request","request_id":"cli_cancel","request":{"subtype":%q}}`+"\n", st.Data); err != nil {
+			return err
+		}
+		_, err := io.WriteString(os.Stdout, `{"type":"control_cancel_request","request_id":"cli_cancel"}`+"\n")
+		return err
+	case OpControlRaw:
+		_, err := io.WriteString(os.Stdout, st.Data)
 		return err
 	case OpSpend:
 		cost := st.USD
@@ -362,7 +397,7 @@ func hang() {
 // open, as the client keeps it until the result); anything else is read
 // to EOF, whole.
 func readPrompt() (string, error) {
-	r := bufio.NewReader(os.Stdin)
+	r := stdin
 	line, err := r.ReadString('\n')
 	if err != nil && err != io.EOF {
 		return "", err
@@ -378,6 +413,61 @@ func readPrompt() (string, error) {
 	}
 	rest, err := io.ReadAll(r)
 	return line + string(rest), err
+}
+
+// stdin is the fake's one reader of its stdin, shared by the steps.
+var stdin = bufio.NewReaderSize(os.Stdin, 64<<10)
+
+// control plays a Control step.
+func control(st Step) error {
+	sum := ControlSummary{Errors: map[string]string{}}
+	for i := 1; i <= st.N; i++ {
+		id := fmt.Sprintf("cli_%d", i)
+		if _, err := fmt.Fprintf(os.Stdout, `{"type":"control_request","request_id":%q,"request":{"subtype":%q,"n":%d}}`+"\n", id, st.Data, i); err != nil {
+			return err
+		}
+		for {
+			line, err := stdin.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("control: stdin ended waiting for the answer to %s: %w", id, err)
+			}
+			var m struct {
+				Type     string `json:"type"`
+				Response struct {
+					Subtype   string `json:"subtype"`
+					RequestID string `json:"request_id"`
+					Error     string `json:"error"`
+				} `json:"response"`
+			}
+			if json.Unmarshal([]byte(line), &m) != nil || m.Type != "control_response" || m.Response.RequestID != id {
+				sum.Stdin = append(sum.Stdin, strings.TrimSpace(line))
+				continue
+			}
+			sum.Answered++
+			if m.Response.Subtype == "error" {
+				sum.Errors[id] = m.Response.Error
+			}
+			break
+		}
+	}
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(st.Path, b)
+}
+
+// ReadControlSummary reads the file a Control step wrote.
+func ReadControlSummary(path string) (ControlSummary, error) {
+	var s ControlSummary
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("fakecli: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("fakecli: control summary %s: %w", path, err)
+	}
+	return s, nil
 }
 
 func record(st Step) error {

@@ -103,6 +103,8 @@ func decodeAs(typ string, line []byte) (Message, error) {
 			SessionID:             w.SessionID,
 			UUID:                  w.UUID,
 		}, nil
+	case TypeControlRequest, TypeControlResponse, TypeControlCancel:
+		return decodeControl(typ, line)
 	case TypeStreamEvent:
 		var w streamEventWire
 		if err := json.Unmarshal(line, &w); err != nil {

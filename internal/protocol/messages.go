@@ -174,6 +174,11 @@ type ResultMessage struct {
 	UUID      string
 	// TotalCostUSD is what the CLI says the run cost, when CostKnown.
 	TotalCostUSD float64
+	// TurnCostUSD is what this turn cost: TotalCostUSD is cumulative over
+	// the turns of one CLI process, so this is its growth since the
+	// process's previous result (the whole of it for a one-shot query); 0
+	// when the cost is unknown or did not grow (an interrupted turn).
+	TurnCostUSD float64
 	// CostKnown is true when total_cost_usd was a finite JSON number >= 0.
 	// When false (missing, null, a string, out of range, negative),
 	// TotalCostUSD is 0 and means nothing: the run's cost is unknown and

@@ -1,8 +1,20 @@
-// Package cli runs the claude CLI as a subprocess and streams its
-// stream-json output as typed messages: the prompt goes in on stdin, each
-// stdout line comes out as a protocol.Message, stderr is kept for errors,
-// and the whole process group is stopped and reaped when the query ends,
-// whichever way it ends.
+// Package cli runs the claude CLI as a subprocess, two-way, in stream-json:
+// user turns and control lines go in on stdin, each stdout line comes out
+// as a protocol.Message (control lines go to the control protocol
+// instead), stderr is kept for errors, and the whole process group (a job
+// object on Windows) is stopped and reaped when the stream ends, whichever
+// way it ends.
+//
+// Where things are:
+//   - the process: process.go (start, stop, reap), group_*.go and
+//     process_*.go (per OS), exit_*.go (the exit watcher), stdout_*.go and
+//     unread_*.go (the stdout file and its bound), tracker.go;
+//   - the framing: lines.go (JSON lines out of the CLI), input.go (JSON
+//     lines into it: turns and control lines, one at a time);
+//   - the control protocol: control.go (the host's requests and their
+//     answers, the CLI's requests and their handlers);
+//   - the policy: stream.go (one-shot, the stream ends at the result; or a
+//     session, Request.Session, ended by Controller.CloseInput).
 package cli
 
 import (

@@ -21,10 +21,13 @@ import (
 const safetyNet = 30 * time.Second
 
 // fake returns Options running this test binary as the fake CLI.
-func fake(t *testing.T) Options {
-	t.Helper()
+func fake(t *testing.T) Options { return fakeOptions(t) }
+
+// fakeOptions is fake for tests and benchmarks alike.
+func fakeOptions(tb testing.TB) Options {
+	tb.Helper()
 	exe, err := os.Executable()
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	return Options{Path: exe, GracePeriod: 200 * time.Millisecond}
 }
 

@@ -65,7 +65,7 @@ type process struct {
 	ctx  context.Context // ends when the caller's ctx ends or stop is called
 	stop context.CancelCauseFunc
 
-	stdinOnce  sync.Once
+	ctl        *control      // stdin's writer and the control protocol
 	stdinDone  chan struct{} // writeStdin returned
 	stdoutOnce sync.Once
 	stdoutDone chan struct{} // stdout read to EOF (or discarded)
@@ -128,6 +128,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 		drain:      req.Drain,
+		ctl:        newControl(files[1], req.Handlers, opt.Callbacks, opt.ControlTimeout, req.Session),
 	}
 	started := make(chan error, 1)
 	opt.Tracker.add() // done by supervise once the process is reaped, or failed to start
@@ -139,8 +140,8 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		stdout.Close()
 		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
 	}
-	stdout.exited, stdout.stopped = p.exited, ctx.Done()
-	go p.writeStdin(req.Prompt)
+	stdout.exited, stdout.stopped, stdout.poke = p.exited, ctx.Done(), p.ctl.poke
+	go p.writeStdin(req.Prompt, req.Initialize)
 	go p.drainStderr(opt.OnStderr, opt.Callbacks)
 	go p.watchExit()
 	go p.limitUnread(stdout, opt.MaxUnreadStdout)
@@ -155,17 +156,24 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// writeStdin writes the prompt as one stream-json user turn and leaves
-// stdin open: the CLI reads turns until stdin closes, which the stream
-// does once it has read the turn's result (or the process is stopped). A
-// CLI that exits without reading makes the write fail: that is reported
-// by its exit, not here.
-func (p *process) writeStdin(prompt string) {
+// writeStdin sends the initialize request when there is one (and waits
+// for its answer), then the prompt as one stream-json user turn, and
+// leaves stdin open: the CLI reads turns until stdin closes, which the
+// stream does once it has read the turn's result (or the process is
+// stopped). A CLI that exits without reading makes the write fail: that
+// is reported by its exit, not here; a refused initialize stops the CLI.
+func (p *process) writeStdin(prompt string, initialize map[string]any) {
 	defer close(p.stdinDone)
-	p.stdin.Write(protocol.UserTurn(prompt)) //nolint:errcheck // see above
+	if initialize != nil {
+		if _, err := p.ctl.request(p.ctx, protocol.ControlInitialize, initialize); err != nil {
+			p.stop(fmt.Errorf("agent: initialize the claude CLI: %w", err))
+			return
+		}
+	}
+	p.ctl.sendTurn(prompt) //nolint:errcheck // see above
 }
 
-func (p *process) closeStdin() { p.stdinOnce.Do(func() { p.stdin.Close() }) }
+func (p *process) closeStdin() { p.ctl.closeStdin() }
 
 // stderrBufSize is the read buffer of stderr: its lines are short, and a
 // longer one is handled in pieces.
@@ -248,6 +256,7 @@ func (p *process) supervise(started chan<- error, tracker *Tracker) {
 	case <-p.ctx.Done():
 		p.terminate()
 	}
+	p.ctl.end() // no answer can come now: the host's requests fail at once
 	// The leader is not reaped yet, so its pid still names our group.
 	p.group.kill()
 	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))

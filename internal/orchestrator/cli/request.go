@@ -34,6 +34,13 @@ type Request struct {
 	// WorkingDir is the CLI's working directory; empty: the caller's.
 	WorkingDir string
 	Resume     string
+	// PermissionPromptTool becomes --permission-prompt-tool ("stdio": the
+	// CLI asks the host, a can_use_tool control request, for a tool that
+	// needs permission).
+	PermissionPromptTool string
+	// MCPConfig becomes --mcp-config (JSON, or a file); a server of type
+	// "sdk" in it is reached through mcp_message control requests.
+	MCPConfig string
 	// MaxBudgetUSD becomes --max-budget-usd when > 0.
 	MaxBudgetUSD float64
 	// PartialMessages adds --include-partial-messages: the stream then
@@ -60,6 +67,25 @@ type Request struct {
 	// its spend. It is called from the goroutine that ends the process,
 	// one message at a time, before Reaped; it must not block.
 	Drain func(protocol.Message)
+	// Handlers answer the CLI's control requests, by subtype (see
+	// ControlHandler); a request of another subtype is answered with an
+	// error. They need the CLI to be told where to send them (e.g.
+	// --permission-prompt-tool stdio for can_use_tool, Initialize's hooks
+	// for hook_callback).
+	Handlers map[string]ControlHandler
+	// Initialize, when not nil, is sent as an initialize control request
+	// (these fields next to its subtype, e.g. "hooks") before the user
+	// turn, which waits for its answer; a refused or unanswered initialize
+	// stops the CLI.
+	Initialize map[string]any
+	// Session keeps the CLI for more turns: the stream does not end at a
+	// result; the owner sends turns with Controller.SendTurn, and the stream
+	// ends once Controller.CloseInput has closed stdin and the CLI exits.
+	Session bool
+	// OnStart, when set, is called with the CLI's Controller once the
+	// process has started, before its output is read, from the iterator's
+	// goroutine.
+	OnStart func(*Controller)
 }
 
 // reaped calls r.Reaped if set.
@@ -103,6 +129,9 @@ type Options struct {
 	// Tracker, when set, counts the processes until they are reaped, so
 	// that their owner can wait for them all (Tracker.Wait).
 	Tracker *Tracker
+	// ControlTimeout bounds each control request of the host's (0:
+	// DefaultControlTimeout), whatever its context allows.
+	ControlTimeout time.Duration
 	// Clock times IdleTimeout. nil: the real clock.
 	Clock clock.Clock
 	// MaxUnreadStdout bounds the output the CLI may write ahead of the
@@ -153,6 +182,9 @@ func (o Options) withDefaults() Options {
 	if o.Callbacks == nil {
 		o.Callbacks = callback.New(nil, nil)
 	}
+	if o.ControlTimeout <= 0 {
+		o.ControlTimeout = DefaultControlTimeout
+	}
 	return o
 }
 
@@ -190,6 +222,8 @@ func (r *Request) args() []string {
 	add("--disallowedTools", strings.Join(r.DisallowedTools, ","))
 	add("--permission-mode", r.PermissionMode)
 	add("--resume", r.Resume)
+	add("--permission-prompt-tool", r.PermissionPromptTool)
+	add("--mcp-config", r.MCPConfig)
 	if r.MaxBudgetUSD > 0 {
 		add("--max-budget-usd", strconv.FormatFloat(r.MaxBudgetUSD, 'f', -1, 64))
 	}

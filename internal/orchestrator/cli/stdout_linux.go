@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -38,12 +39,19 @@ func newStdout() (child *os.File, r *follower, err error) {
 }
 
 // How long a follower waits at the end of the file before it looks again:
-// minPoll after data arrived, doubling up to maxPoll while none does. The
-// CLI's exit ends any wait at once. (inotify was tried: closing an inotify
-// descriptor takes the kernel 6 to 15 ms, more than the whole run of a
-// short query.)
+// minPoll after data arrived, doubling up to maxPoll while none does, so a
+// line that follows soon after another (a control request answering ours)
+// is seen within tens of microseconds, and an idle CLI costs a wake-up
+// every maxPoll. The CLI's exit ends any wait at once. (inotify was tried:
+// closing an inotify descriptor takes the kernel 6 to 15 ms, more than the
+// whole run of a short query.)
 const (
-	minPoll = time.Millisecond
+	// spinFor is how long, after the host wrote to the CLI, the follower
+	// reads again at once instead of waiting: a timer here wakes about a
+	// millisecond late, whatever its duration, and the CLI's reply (to a
+	// control answer) often comes sooner.
+	spinFor = time.Millisecond
+	minPoll = 20 * time.Microsecond
 	maxPoll = 10 * time.Millisecond
 )
 
@@ -62,9 +70,16 @@ type follower struct {
 	// progress wakes limitUnread after a read; a buffer of one: a wake-up
 	// pending is as good as many.
 	progress chan struct{}
-	freed    int64         // [0, freed) is given back to the kernel
-	wait     time.Duration // the next wait at the end of the file
-	timer    *time.Timer
+	// poke, set by start, cuts a wait short and restarts the backoff:
+	// the host has just written to the CLI (a control answer), whose
+	// reply is likely to follow at once.
+	poke  <-chan struct{}
+	freed int64         // [0, freed) is given back to the kernel
+	wait  time.Duration // the next wait at the end of the file
+	// spinUntil: until then, after a poke, the end of the file is read
+	// again without waiting.
+	spinUntil time.Time
+	timer     *time.Timer
 }
 
 // Read reads what the CLI has written; at the end of the file it waits for
@@ -92,6 +107,10 @@ func (r *follower) Read(b []byte) (int, error) {
 		}
 		if isClosed(r.stopped) {
 			return 0, errStopped
+		}
+		if time.Now().Before(r.spinUntil) {
+			runtime.Gosched() // a reply is due: look again at once
+			continue
 		}
 		r.sleep()
 	}
@@ -125,6 +144,9 @@ func (r *follower) sleep() {
 	case <-r.timer.C:
 	case <-r.exited:
 	case <-r.stopped:
+	case <-r.poke:
+		r.wait, r.spinUntil = minPoll, time.Now().Add(spinFor)
+		return
 	}
 	r.wait = min(2*r.wait, maxPoll)
 }

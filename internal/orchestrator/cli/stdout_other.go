@@ -25,4 +25,5 @@ type pipeReader struct {
 	io.ReadCloser
 	exited  <-chan struct{} // unused: EOF marks the end
 	stopped <-chan struct{} // unused: stopping the CLI ends the pipe
+	poke    <-chan struct{} // unused: a pipe's reader wakes by itself
 }

@@ -101,14 +101,18 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			yield(nil, err)
 			return
 		}
+		if req.OnStart != nil {
+			req.OnStart(&Controller{c: p.ctl})
+		}
 		run(ctx, p, opt.MaxLineBytes, idle, yield, &st)
 	}
 }
 
 // runState is how far run got, for the stream's cleanup.
 type runState struct {
-	sawResult bool // the result was yielded
-	reaped    bool // the CLI is reaped: the stream ran to its natural end
+	sawResult bool    // a result was yielded
+	reaped    bool    // the CLI is reaped: the stream ran to its natural end
+	prevCost  float64 // the process's cumulative cost at the last result
 }
 
 // run reads p's stdout and yields messages, then the final error if any.
@@ -135,6 +139,12 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		if p.ctx.Err() != nil || ctx.Err() != nil {
 			break // stopping: report why, not more messages (ctx reaches p.ctx a moment later)
 		}
+		switch msg.(type) {
+		case *protocol.ControlRequest, *protocol.ControlResponse, *protocol.ControlCancel:
+			p.ctl.route(msg) // the transport's business: never yielded
+			idle.reset()
+			continue
+		}
 		idle.stop() // the caller's time does not count as idle
 		if err != nil {
 			if !yield(nil, err) {
@@ -142,6 +152,9 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			}
 			idle.reset()
 			continue
+		}
+		if res, ok := msg.(*protocol.ResultMessage); ok {
+			res.TurnCostUSD = turnCost(res, &st.prevCost)
 		}
 		if !yield(msg, nil) {
 			return
@@ -152,6 +165,13 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			// How the CLI ends after it (exit 1 after an error result, or
 			// stopped while lingering) changes nothing.
 			st.sawResult = true
+			if p.ctl.turnDone() {
+				if res.IsError && !yield(nil, protocol.ResultError(res)) {
+					return
+				}
+				idle.reset()
+				continue // a session: the CLI waits for the next turn
+			}
 			p.closeStdin() // the one turn is done: the CLI exits
 			if res.IsError && !yield(nil, protocol.ResultError(res)) {
 				return
@@ -169,12 +189,29 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 	case p.ctx.Err() != nil:
 		yield(nil, context.Cause(p.ctx))
 	default:
-		// The CLI ended by itself without a result: its exit is the error.
 		p.discardStdout()
 		<-p.done
 		st.reaped = true
+		if p.ctl.session && st.sawResult && !p.ctl.turnPending() {
+			return // a session whose owner closed its input after its last result
+		}
+		// The CLI ended by itself without a result: its exit is the error.
 		yield(nil, p.exitError())
 	}
+}
+
+// turnCost is the cost of the turn res ends: the CLI's total_cost_usd is
+// cumulative over the process's turns, so it is the difference from the
+// previous result's (*prev, which it updates). An unknown cost is 0, and
+// so is a turn whose total did not grow (an interrupted one: the CLI
+// leaves its spend out).
+func turnCost(res *protocol.ResultMessage, prev *float64) float64 {
+	if !res.CostKnown || res.TotalCostUSD <= *prev {
+		return 0
+	}
+	turn := res.TotalCostUSD - *prev
+	*prev = res.TotalCostUSD
+	return turn
 }
 
 // ctxError is ctx's error, with its cause when that says more.

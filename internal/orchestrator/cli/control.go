@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// ControlHandler answers one control request of the CLI's (can_use_tool,
+// hook_callback, mcp_message...). It runs on a goroutine of its own, off
+// the path that reads the CLI, recovered; ctx ends when the CLI withdraws
+// the request (control_cancel_request) or the stream ends. Its response,
+// any JSON value (nil: {}), or its error is sent back once; a panic is
+// answered as an error.
+type ControlHandler func(ctx context.Context, req *protocol.ControlRequest) (response any, err error)
+
+// ErrCLIEnded is the error of a control request of the host's still
+// waiting when the CLI ended: no answer can come.
+var ErrCLIEnded = errors.New("agent: claude CLI ended before answering the control request")
+
+// DefaultControlTimeout bounds a control request of the host's whose
+// context has no earlier deadline.
+const DefaultControlTimeout = 30 * time.Second
+
+// Controller sends the host's control requests to a running CLI. Get one
+// from Request.OnStart; it is safe for concurrent use and valid until the
+// stream ends (then every call fails with ErrCLIEnded or ErrStdinClosed).
+type Controller struct{ c *control }
+
+// Request sends a control request of subtype with fields next to
+// "subtype" and waits for its answer, at most ctx and the controller's
+// timeout. An error answer is an error carrying its message.
+func (k *Controller) Request(ctx context.Context, subtype string, fields map[string]any) (*protocol.ControlResponse, error) {
+	return k.c.request(ctx, subtype, fields)
+}
+
+// Interrupt asks the CLI to stop the turn it is working on; the turn then
+// ends with its result, and the CLI takes the next turn.
+func (k *Controller) Interrupt(ctx context.Context) error {
+	_, err := k.c.request(ctx, protocol.ControlInterrupt, nil)
+	return err
+}
+
+// SetModel switches the model of the following turns.
+func (k *Controller) SetModel(ctx context.Context, model string) error {
+	_, err := k.c.request(ctx, protocol.ControlSetModel, map[string]any{"model": model})
+	return err
+}
+
+// SetPermissionMode switches the permission mode (e.g. "acceptEdits").
+func (k *Controller) SetPermissionMode(ctx context.Context, mode string) error {
+	_, err := k.c.request(ctx, protocol.ControlSetPermissionMode, map[string]any{"mode": mode})
+	return err
+}
+
+// control is one CLI's end of the control protocol: the writer of stdin
+// that user turns and control lines share, the host's requests waiting for
+// their answers, and the CLI's requests being handled.
+type control struct {
+	stdin    *os.File
+	handlers map[string]ControlHandler
+	guard    *callback.Guard
+	timeout  time.Duration
+	ctx      context.Context // ends when the stream ends: handlers' contexts derive from it
+	cancel   context.CancelFunc
+
+	wmu sync.Mutex // serialises writes: one line at a time
+	// poke is sent to (never blocking: a buffer of one) after each control
+	// line written, so the reader of stdout looks for the reply at once.
+	poke chan struct{}
+
+	session bool // Request.Session: stdin stays open across results
+
+	mu      sync.Mutex
+	turns   int                                       // user turns written whose result has not come yet
+	closed  bool                                      // stdin closed
+	ended   bool                                      // the CLI ended: no more answers
+	nextID  uint64                                    // of the host's requests
+	pending map[string]chan *protocol.ControlResponse // the host's requests, by id
+	running map[string]context.CancelFunc             // the CLI's requests being handled, by id
+}
+
+func newControl(stdin *os.File, handlers map[string]ControlHandler, g *callback.Guard, timeout time.Duration, session bool) *control {
+	ctx, cancel := context.WithCancel(context.Background()) // the stream's own lifetime, ended by end
+	return &control{
+		stdin: stdin, handlers: handlers, guard: g, timeout: timeout, session: session,
+		ctx: ctx, cancel: cancel, poke: make(chan struct{}, 1),
+		pending: make(map[string]chan *protocol.ControlResponse),
+		running: make(map[string]context.CancelFunc),
+	}
+}
+
+// request sends a control request of the host's and waits for its answer.
+func (c *control) request(ctx context.Context, subtype string, fields map[string]any) (*protocol.ControlResponse, error) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return nil, ErrCLIEnded
+	}
+	c.nextID++
+	id := "req_" + strconv.FormatUint(c.nextID, 10)
+	answer := make(chan *protocol.ControlResponse, 1) // the reader never blocks on it
+	c.pending[id] = answer
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}()
+
+	line, err := protocol.ControlRequestLine(id, subtype, fields)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.writeControl(line); err != nil {
+		return nil, fmt.Errorf("agent: control request %s: %w", subtype, err)
+	}
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	select {
+	case r, ok := <-answer:
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("agent: control request %s: %w", subtype, ErrCLIEnded)
+		case r.Subtype == "error":
+			return r, fmt.Errorf("agent: control request %s refused by the claude CLI: %s", subtype, r.Error)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("agent: control request %s: %w", subtype, ctx.Err())
+	case <-t.C:
+		return nil, fmt.Errorf("agent: control request %s: no answer within %v", subtype, c.timeout)
+	}
+}
+
+// route handles one control line the CLI wrote; it never blocks on a
+// handler.
+func (c *control) route(msg protocol.Message) {
+	switch m := msg.(type) {
+	case *protocol.ControlResponse:
+		c.mu.Lock()
+		answer := c.pending[m.RequestID]
+		delete(c.pending, m.RequestID)
+		c.mu.Unlock()
+		if answer != nil { // else: an answer to nothing we asked, or too late
+			answer <- m
+		}
+	case *protocol.ControlCancel:
+		c.mu.Lock()
+		cancel := c.running[m.RequestID]
+		delete(c.running, m.RequestID) // withdrawn: never answered
+		c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case *protocol.ControlRequest:
+		c.handle(m)
+	}
+}
+
+// handle starts the handler of one of the CLI's requests.
+func (c *control) handle(r *protocol.ControlRequest) {
+	h := c.handlers[r.Subtype]
+	if h == nil { // answered like any other: off the reading path
+		h = func(context.Context, *protocol.ControlRequest) (any, error) {
+			return nil, fmt.Errorf("unsupported control request subtype %s", strconv.Quote(r.Subtype))
+		}
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		cancel()
+		return
+	}
+	c.running[r.RequestID] = cancel
+	c.mu.Unlock()
+	name := "control " + r.Subtype
+	c.guard.Go(name, func() {
+		defer cancel()
+		var resp any
+		var herr error
+		if perr := c.guard.Do(name, func() { resp, herr = h(ctx, r) }); perr != nil {
+			herr = perr
+		}
+		c.answer(r.RequestID, resp, herr)
+	})
+}
+
+// answer sends the answer to the CLI's request id, unless it was withdrawn
+// or the CLI ended: each request is answered at most once.
+func (c *control) answer(id string, resp any, err error) {
+	c.mu.Lock()
+	_, live := c.running[id]
+	delete(c.running, id)
+	c.mu.Unlock()
+	if !live {
+		return
+	}
+	line := protocol.ControlErrorLine(id, "")
+	if err == nil {
+		var merr error
+		if line, merr = protocol.ControlSuccessLine(id, resp); merr != nil {
+			err = merr
+		}
+	}
+	if err != nil {
+		line = protocol.ControlErrorLine(id, err.Error())
+	}
+	c.writeControl(line) //nolint:errcheck // a CLI that is gone needs no answer
+}
+
+// end is called once the CLI has ended (or the stream is over): the host's
+// requests still waiting fail at once, the handlers' contexts end.
+func (c *control) end() {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	for id, answer := range c.pending {
+		close(answer)
+		delete(c.pending, id)
+	}
+	for id := range c.running {
+		delete(c.running, id)
+	}
+	c.mu.Unlock()
+	c.cancel()
+}

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// controlScript reads the user turn, runs steps between the init line and
+// a result, then waits for stdin to close, as the CLI does.
+func controlScript(t *testing.T, steps ...fakecli.Step) fakecli.Script {
+	s := fakecli.Script{fakecli.Record(filepath.Join(t.TempDir(), "rec.json")), fakecli.Line(fakecli.InitLine())}
+	s = append(s, steps...)
+	return append(s, fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.AwaitStdinEOF())
+}
+
+// The CLI's control requests go to their handlers, each answered once, off
+// the reading path and never yielded: 1,000 round trips in one turn leave
+// no goroutine behind.
+func TestControlRoundTrips(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sum := filepath.Join(t.TempDir(), "sum.json")
+	var calls atomic.Int64
+	req := request(controlScript(t, fakecli.Control(1000, "hook_callback", sum)))
+	req.Handlers = map[string]ControlHandler{
+		protocol.ControlHookCallback: func(_ context.Context, r *protocol.ControlRequest) (any, error) {
+			calls.Add(1)
+			var body struct{ N int }
+			if err := json.Unmarshal(r.Request, &body); err != nil {
+				return nil, err
+			}
+			return map[string]int{"n": body.N}, nil
+		},
+	}
+	msgs, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs)
+	assert.Equal(t, "system/init result", types(msgs), "control lines are never yielded")
+	s, err := fakecli.ReadControlSummary(sum)
+	require.NoError(t, err)
+	assert.Equal(t, 1000, s.Answered)
+	assert.Empty(t, s.Errors)
+	assert.EqualValues(t, 1000, calls.Load())
+}
+
+// A request of a subtype without a handler, and one whose handler fails
+// or panics, is answered with an error; the stream goes on.
+func TestControlErrorAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler ControlHandler
+		want    string
+	}{
+		{"no handler", nil, `unsupported control request subtype "can_use_tool"`},
+		{"handler fails", func(context.Context, *protocol.ControlRequest) (any, error) { return nil, errors.New("no way") }, "no way"},
+		{"handler panics", func(context.Context, *protocol.ControlRequest) (any, error) { panic("handler bug") }, "handler bug"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := filepath.Join(t.TempDir(), "sum.json")
+			req := request(controlScript(t, fakecli.Control(1, "can_use_tool", sum)))
+			if tc.handler != nil {
+				req.Handlers = map[string]ControlHandler{protocol.ControlCanUseTool: tc.handler}
+			}
+			msgs, errs := collect(t, testContext(t), req, fake(t))
+			require.Empty(t, errs)
+			assert.Equal(t, "system/init result", types(msgs))
+			s, err := fakecli.ReadControlSummary(sum)
+			require.NoError(t, err)
+			require.Equal(t, 1, s.Answered)
+			assert.Contains(t, s.Errors["cli_1"], tc.want)
+		})
+	}
+}
+
+// A control response to nothing the host asked is dropped; the stream goes on.
+func TestControlResponseToNothing(t *testing.T) {
+	req := request(controlScript(t, fakecli.ControlRaw(`{"type":"control_response","response":{"subtype":"success","request_id":"req_999","response":{}}}`)))
+	msgs, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs)
+	assert.Equal(t, "system/init result", types(msgs))
+}
+
+// A request the CLI withdraws ends its handler's context, and is never
+// answered.
+func TestControlCancel(t *testing.T) {
+	sum := filepath.Join(t.TempDir(), "sum.json")
+	cancelled := make(chan struct{})
+	req := request(controlScript(t, fakecli.ControlCancel("can_use_tool"), fakecli.Control(1, "hook_callback", sum)))
+	req.Handlers = map[string]ControlHandler{
+		protocol.ControlCanUseTool: func(ctx context.Context, _ *protocol.ControlRequest) (any, error) {
+			<-ctx.Done()
+			close(cancelled)
+			return map[string]string{"behavior": "allow"}, nil
+		},
+		protocol.ControlHookCallback: func(context.Context, *protocol.ControlRequest) (any, error) {
+			<-cancelled // answered only once the withdrawn request's handler has returned
+			time.Sleep(0)
+			return nil, nil
+		},
+	}
+	_, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs)
+	s, err := fakecli.ReadControlSummary(sum)
+	require.NoError(t, err)
+	for _, line := range s.Stdin {
+		assert.NotContains(t, line, "cli_cancel", "a withdrawn request was answered")
+	}
+}
+
+// The host's control requests wait for their answers; when the CLI dies
+// with one pending, it fails at once (here the controller's timeout is an
+// hour), not when a timeout ends it.
+func TestControlRequestPendingWhenTheCLIDies(t *testing.T) {
+	got := make(chan error, 1)
+	req := request(fakecli.Script{
+		fakecli.Line(fakecli.InitLine()),
+		fakecli.Sleep(50 * time.Millisecond), // the host's request is on its way, never answered
+		fakecli.Exit(3),
+	})
+	req.OnStart = func(k *Controller) {
+		go func() { got <- k.Interrupt(context.Background()) }()
+	}
+	opt := fake(t)
+	opt.ControlTimeout = time.Hour
+	_, errs := collect(t, testContext(t), req, opt)
+	require.NotEmpty(t, errs)
+	select {
+	case err := <-got:
+		assert.ErrorIs(t, err, ErrCLIEnded)
+	case <-time.After(safetyNet):
+		t.Fatal("the host's control request still waits for a CLI that is gone")
+	}
+}

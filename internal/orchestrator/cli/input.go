@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
+)
+
+// JSON lines in: what the host writes to the CLI's stdin (user turns and
+// control lines), one line at a time, and when stdin closes. The policy is
+// one-shot (stdin closes at the turn's result) or a session (it closes at
+// Controller.CloseInput); see run in stream.go.
+
+// ErrStdinClosed is the error of a write to the CLI after its stdin was
+// closed (its last turn is done, or it was stopped).
+var ErrStdinClosed = errors.New("agent: claude CLI's stdin is closed")
+
+// SendTurn writes the next user turn of a session (Request.Session); its
+// messages follow in the same stream, up to its result.
+func (k *Controller) SendTurn(prompt string) error { return k.c.sendTurn(prompt) }
+
+// CloseInput closes the CLI's stdin: a session's CLI exits once it has
+// answered the turns it has, and the stream ends.
+func (k *Controller) CloseInput() { k.c.closeStdin() }
+
+// sendTurn writes a user turn and counts it until its result.
+func (c *control) sendTurn(prompt string) error {
+	c.mu.Lock()
+	c.turns++
+	c.mu.Unlock()
+	if err := c.write(protocol.UserTurn(prompt)); err != nil {
+		c.mu.Lock()
+		c.turns--
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// turnDone counts a result, and reports whether the stream goes on after
+// it (a session).
+func (c *control) turnDone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.turns > 0 {
+		c.turns--
+	}
+	return c.session
+}
+
+// turnPending reports whether a turn was written whose result never came.
+func (c *control) turnPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.turns > 0
+}
+
+// write writes one line to the CLI's stdin; lines never interleave. A
+// write after closeStdin, or to a CLI that is gone, is an error.
+func (c *control) write(line []byte) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return ErrStdinClosed
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.stdin.Write(line); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return ErrStdinClosed
+		}
+		return fmt.Errorf("agent: write to claude CLI: %w", err)
+	}
+	return nil
+}
+
+// writeControl is write for a control line, whose reply the reader of
+// stdout then looks for at once (see follower's spin).
+func (c *control) writeControl(line []byte) error {
+	if err := c.write(line); err != nil {
+		return err
+	}
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// closeStdin closes stdin once; a write blocked on a full pipe returns.
+func (c *control) closeStdin() {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if !already {
+		c.stdin.Close()
+	}
+}
