@@ -69,6 +69,7 @@ const (
 	OpControl       Op = "control"         // N control requests of subtype Data, each waiting for its answer; a summary to Path
 	OpControlCancel Op = "control_cancel"  // a control request of subtype Data, then its cancel
 	OpControlRaw    Op = "control_raw"     // write Data (a control line) to stdout, no answer awaited
+	OpInitialize    Op = "initialize"      // read the initialize request, write its body to Path, answer it (Data: "success" or "error")
 	OpStdoutBytes   Op = "stdout_bytes"    // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
@@ -99,6 +100,11 @@ func Control(n int, subtype, path string) Step {
 // ControlCancel sends a control request of subtype with id "cli_cancel",
 // then withdraws it with a control_cancel_request.
 func ControlCancel(subtype string) Step { return Step{Op: OpControlCancel, Data: subtype} }
+
+// Initialize reads the first stdin line, which must be an initialize
+// control request, writes its "request" object to path, and answers it
+// with subtype answer ("success" or "error").
+func Initialize(answer, path string) Step { return Step{Op: OpInitialize, Data: answer, Path: path} }
 
 // ControlRaw writes line, a control line, to stdout as is.
 func ControlRaw(line string) Step { return Step{Op: OpControlRaw, Data: line + "\n"} }
@@ -358,6 +364,28 @@ func play(st Step) error {
 			return err
 		}
 		_, err := io.WriteString(os.Stdout, `{"type":"control_cancel_request","request_id":"cli_cancel"}`+"\n")
+		return err
+	case OpInitialize:
+		line, err := stdin.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		var req struct {
+			Type      string          `json:"type"`
+			RequestID string          `json:"request_id"`
+			Request   json.RawMessage `json:"request"`
+		}
+		if err := json.Unmarshal([]byte(line), &req); err != nil || req.Type != "control_request" {
+			return fmt.Errorf("initialize: the first stdin line is not a control request: %q", line)
+		}
+		if err := writeFileAtomic(st.Path, req.Request); err != nil {
+			return err
+		}
+		answer := fmt.Sprintf(`{"type":"control_response","response":{"subtype":"success","request_id":%q,"response":{"commands":[]}}}`, req.RequestID)
+		if st.Data == "error" {
+			answer = fmt.Sprintf(`{"type":"control_response","response":{"subtype":"error","request_id":%q,"error":"bad hooks"}}`, req.RequestID)
+		}
+		_, err = io.WriteString(os.Stdout, answer+"\n")
 		return err
 	case OpControlRaw:
 		_, err := io.WriteString(os.Stdout, st.Data)

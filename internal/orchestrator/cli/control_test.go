@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -140,4 +141,34 @@ func TestControlRequestPendingWhenTheCLIDies(t *testing.T) {
 	case <-time.After(safetyNet):
 		t.Fatal("the host's control request still waits for a CLI that is gone")
 	}
+}
+
+// An initialize goes first; the user turn is written only once it is
+// answered. A refused initialize stops the CLI and ends the stream with
+// its error.
+func TestInitializeBeforeTheTurn(t *testing.T) {
+	dir := t.TempDir()
+	init, rec := filepath.Join(dir, "init.json"), filepath.Join(dir, "rec.json")
+	hooks := map[string]any{"PreToolUse": []any{map[string]any{"matcher": "Bash", "hookCallbackIds": []string{"hook_0"}}}}
+	req := request(fakecli.Script{
+		fakecli.Initialize("success", init), fakecli.Record(rec),
+		fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.AwaitStdinEOF(),
+	})
+	req.Initialize = map[string]any{"hooks": hooks}
+	msgs, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs)
+	assert.Equal(t, "system/init result", types(msgs))
+	body, err := os.ReadFile(init)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"subtype":"initialize","hooks":{"PreToolUse":[{"matcher":"Bash","hookCallbackIds":["hook_0"]}]}}`, string(body))
+	r, err := fakecli.ReadRecording(rec)
+	require.NoError(t, err)
+	assert.Equal(t, "hi", r.Stdin, "the turn came after the initialize")
+
+	req = request(fakecli.Script{fakecli.Initialize("error", init), fakecli.Hang()})
+	req.Initialize = map[string]any{"hooks": hooks}
+	_, errs = collect(t, testContext(t), req, fake(t))
+	require.Len(t, errs, 1)
+	assert.ErrorContains(t, errs[0], "initialize")
+	assert.ErrorContains(t, errs[0], "bad hooks")
 }
