@@ -172,3 +172,18 @@ func TestInitializeBeforeTheTurn(t *testing.T) {
 	assert.ErrorContains(t, errs[0], "initialize")
 	assert.ErrorContains(t, errs[0], "bad hooks")
 }
+
+// In a session, a turn written to a CLI that has gone is an error at
+// once, not a hang or a SIGPIPE.
+func TestSendTurnToAGoneCLI(t *testing.T) {
+	req := request(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.Exit(0)})
+	req.Session = true
+	var k *Controller
+	req.OnStart = func(c *Controller) { k = c }
+	msgs, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs, "a session that ended after its result ended cleanly")
+	assert.Equal(t, "system/init result", types(msgs))
+	require.NotNil(t, k)
+	assert.ErrorIs(t, k.SendTurn("anyone there?"), ErrStdinClosed)
+	assert.ErrorIs(t, k.Interrupt(context.Background()), ErrCLIEnded)
+}
