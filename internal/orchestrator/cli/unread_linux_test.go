@@ -48,8 +48,10 @@ func TestStreamBoundsUnreadStdout(t *testing.T) {
 	assert.Empty(t, errs)
 	assert.Equal(t, bulkLines, assistants, "every line arrives")
 	// The bound is soft by what the fake writes between two looks (a
-	// millisecond, more on a busy machine), far below the 50 MB it writes.
-	assert.Less(t, opt.Counters.MaxUnreadStdout.Load(), int64(1<<20+4<<20))
+	// millisecond at 300 MB/s, tens of them on a loaded machine: 9.9 MB
+	// was seen under -race with other tests running), far below the 50 MB
+	// it writes.
+	assert.Less(t, opt.Counters.MaxUnreadStdout.Load(), int64(16<<20))
 	assert.Positive(t, opt.Counters.MaxUnreadStdout.Load())
 	t.Logf("pauses %d, max unread %d bytes (bound %d)", opt.Counters.StdoutPauses.Load(), opt.Counters.MaxUnreadStdout.Load(), opt.MaxUnreadStdout)
 }
