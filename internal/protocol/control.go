@@ -99,9 +99,9 @@ func decodeControl(typ string, line []byte) (Message, error) {
 			Subtype string `json:"subtype"`
 		}
 		if len(w.Request) > 0 {
-			if err := json.Unmarshal(w.Request, &head); err != nil {
-				return nil, err
-			}
+			// A request that is not an object has no subtype: it is still
+			// a request, answered as one of an unknown subtype.
+			json.Unmarshal(w.Request, &head) //nolint:errcheck // see above
 		}
 		return &ControlRequest{raw: raw{line}, RequestID: w.RequestID, Subtype: head.Subtype, Request: w.Request}, nil
 	case TypeControlResponse:

@@ -32,6 +32,11 @@ func TestDecodeControlLines(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "u-1", m.(*ControlCancel).RequestID)
 
+	m, err = Decode([]byte(`{"type":"control_request","request_id":"u-2","request":"not an object"}`))
+	require.NoError(t, err, "still a request: it must be answered")
+	assert.Equal(t, "u-2", m.(*ControlRequest).RequestID)
+	assert.Empty(t, m.(*ControlRequest).Subtype, "answered as an unknown subtype")
+
 	_, err = Decode([]byte(`{"type":"control_request","request_id":7}`))
 	assert.Error(t, err, "a request id that is not a string")
 }

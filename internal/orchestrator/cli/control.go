@@ -15,14 +15,18 @@ import (
 
 // ControlHandler answers one control request of the CLI's (can_use_tool,
 // hook_callback, mcp_message...). It runs on a goroutine of its own, off
-// the path that reads the CLI, recovered; ctx ends when the CLI withdraws
-// the request (control_cancel_request) or the stream ends. Its response,
+// the path that reads the CLI, recovered, through Options.Callbacks (whose
+// owner waits for it at Close); ctx ends when the CLI withdraws the request
+// (control_cancel_request), is stopped, or ends. Requests of the CLI are
+// routed by the goroutine ranging over the stream: one that comes while
+// the caller is in its loop body waits for the body to return. Its response,
 // any JSON value (nil: {}), or its error is sent back once; a panic is
 // answered as an error.
 type ControlHandler func(ctx context.Context, req *protocol.ControlRequest) (response any, err error)
 
 // ErrCLIEnded is the error of a control request of the host's still
-// waiting when the CLI ended: no answer can come.
+// waiting when the CLI ended (or was stopped): no answer can come. An
+// answer the CLI wrote just before it exited, not read yet, is lost too.
 var ErrCLIEnded = errors.New("agent: claude CLI ended before answering the control request")
 
 // DefaultControlTimeout bounds a control request of the host's whose
@@ -32,11 +36,16 @@ const DefaultControlTimeout = 30 * time.Second
 // Controller sends the host's control requests to a running CLI. Get one
 // from Request.OnStart; it is safe for concurrent use and valid until the
 // stream ends (then every call fails with ErrCLIEnded or ErrStdinClosed).
+// The answers are read by the goroutine that ranges over the stream, so a
+// request made from inside the loop body cannot get its answer before the
+// body returns: make requests from another goroutine.
 type Controller struct{ c *control }
 
 // Request sends a control request of subtype with fields next to
 // "subtype" and waits for its answer, at most ctx and the controller's
-// timeout. An error answer is an error carrying its message.
+// timeout (a write of the request stuck behind a long turn on a CLI that
+// does not read is not bounded by them). An error answer is an error
+// carrying its message.
 func (k *Controller) Request(ctx context.Context, subtype string, fields map[string]any) (*protocol.ControlResponse, error) {
 	return k.c.request(ctx, subtype, fields)
 }
@@ -73,25 +82,30 @@ type control struct {
 
 	wmu sync.Mutex // serialises writes: one line at a time
 	// poke is sent to (never blocking: a buffer of one) after each control
-	// line written, so the reader of stdout looks for the reply at once.
+	// request of the host's written, so the reader of stdout looks for the
+	// answer at once.
 	poke chan struct{}
 
 	session bool // Request.Session: stdin stays open across results
+	// ready is closed once the initialize (if any) is answered: no turn
+	// is written before it.
+	ready chan struct{}
 
-	mu      sync.Mutex
-	turns   int                                       // user turns written whose result has not come yet
-	closed  bool                                      // stdin closed
-	ended   bool                                      // the CLI ended: no more answers
-	nextID  uint64                                    // of the host's requests
-	pending map[string]chan *protocol.ControlResponse // the host's requests, by id
-	running map[string]context.CancelFunc             // the CLI's requests being handled, by id
+	mu          sync.Mutex
+	ownerClosed bool                                      // CloseInput was called
+	turns       int                                       // user turns written whose result has not come yet
+	closed      bool                                      // stdin closed
+	ended       bool                                      // the CLI ended: no more answers
+	nextID      uint64                                    // of the host's requests
+	pending     map[string]chan *protocol.ControlResponse // the host's requests, by id
+	running     map[string]context.CancelFunc             // the CLI's requests being handled, by id
 }
 
-func newControl(stdin *os.File, handlers map[string]ControlHandler, g *callback.Guard, timeout time.Duration, session bool) *control {
-	ctx, cancel := context.WithCancel(context.Background()) // the stream's own lifetime, ended by end
+func newControl(pctx context.Context, stdin *os.File, handlers map[string]ControlHandler, g *callback.Guard, timeout time.Duration, session bool) *control {
+	ctx, cancel := context.WithCancel(pctx) // ends when the CLI is stopped, or ends (end)
 	return &control{
 		stdin: stdin, handlers: handlers, guard: g, timeout: timeout, session: session,
-		ctx: ctx, cancel: cancel, poke: make(chan struct{}, 1),
+		ctx: ctx, cancel: cancel, poke: make(chan struct{}, 1), ready: make(chan struct{}),
 		pending: make(map[string]chan *protocol.ControlResponse),
 		running: make(map[string]context.CancelFunc),
 	}
@@ -180,6 +194,14 @@ func (c *control) handle(r *protocol.ControlRequest) {
 		cancel()
 		return
 	}
+	if _, dup := c.running[r.RequestID]; dup {
+		c.mu.Unlock()
+		cancel()
+		c.guard.Go("control duplicate", func() { // off the reading path, like any answer
+			c.write(protocol.ControlErrorLine(r.RequestID, "duplicate request_id "+strconv.Quote(r.RequestID)+" while the first is handled")) //nolint:errcheck // a CLI that is gone needs no answer
+		})
+		return
+	}
 	c.running[r.RequestID] = cancel
 	c.mu.Unlock()
 	name := "control " + r.Subtype
@@ -214,7 +236,7 @@ func (c *control) answer(id string, resp any, err error) {
 	if err != nil {
 		line = protocol.ControlErrorLine(id, err.Error())
 	}
-	c.writeControl(line) //nolint:errcheck // a CLI that is gone needs no answer
+	c.write(line) //nolint:errcheck // a CLI that is gone needs no answer
 }
 
 // end is called once the CLI has ended (or the stream is over): the host's

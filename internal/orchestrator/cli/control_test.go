@@ -173,17 +173,58 @@ func TestInitializeBeforeTheTurn(t *testing.T) {
 	assert.ErrorContains(t, errs[0], "bad hooks")
 }
 
-// In a session, a turn written to a CLI that has gone is an error at
-// once, not a hang or a SIGPIPE.
-func TestSendTurnToAGoneCLI(t *testing.T) {
-	req := request(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.Exit(0)})
+// A session's CLI that dies between turns, before its owner closed the
+// input, ends the stream with its exit, not as a success; a turn or a
+// request sent to it then is an error at once, not a hang or a SIGPIPE.
+func TestSessionCLIDiesBetweenTurns(t *testing.T) {
+	req := request(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("done", 0)), fakecli.Exit(1)})
 	req.Session = true
 	var k *Controller
 	req.OnStart = func(c *Controller) { k = c }
 	msgs, errs := collect(t, testContext(t), req, fake(t))
-	require.Empty(t, errs, "a session that ended after its result ended cleanly")
 	assert.Equal(t, "system/init result", types(msgs))
+	require.Len(t, errs, 1)
+	var perr *protocol.ProcessError
+	require.ErrorAs(t, errs[0], &perr)
+	assert.Equal(t, 1, perr.ExitCode)
 	require.NotNil(t, k)
 	assert.ErrorIs(t, k.SendTurn("anyone there?"), ErrStdinClosed)
 	assert.ErrorIs(t, k.Interrupt(context.Background()), ErrCLIEnded)
+}
+
+// SendTurn belongs to sessions: a one-shot stream ends at its first result.
+func TestSendTurnNeedsASession(t *testing.T) {
+	req := request(fakecli.Success("ok", 0))
+	var k *Controller
+	req.OnStart = func(c *Controller) { k = c }
+	_, errs := collect(t, testContext(t), req, fake(t))
+	require.Empty(t, errs)
+	assert.ErrorIs(t, k.SendTurn("more"), errNotSession)
+}
+
+// Breaking out of a session in the middle of a turn stops its CLI at once
+// (stdin is open and it would go on working): it is not given the grace
+// period a one-shot CLI gets after its result.
+func TestBreakMidSessionStopsTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	req := request(fakecli.Script{
+		fakecli.Record(filepath.Join(dir, "one.json")), fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.ResultLine("one", 0)),
+		fakecli.Record(filepath.Join(dir, "two.json")), fakecli.Line(fakecli.AssistantLine("working on two")), fakecli.Hang(),
+	})
+	req.Session = true
+	var k *Controller
+	req.OnStart = func(c *Controller) { k = c }
+	waitReaped := untilReaped(t, &req)
+	opt := fake(t)
+	opt.GracePeriod = time.Hour // only an immediate stop lets the test end
+	for m, err := range Stream(testContext(t), req, opt) {
+		require.NoError(t, err)
+		if _, ok := m.(*protocol.ResultMessage); ok {
+			require.NoError(t, k.SendTurn("two"))
+		}
+		if _, ok := m.(*protocol.AssistantMessage); ok {
+			break
+		}
+	}
+	waitReaped()
 }

@@ -17,16 +17,37 @@ import (
 // closed (its last turn is done, or it was stopped).
 var ErrStdinClosed = errors.New("agent: claude CLI's stdin is closed")
 
-// SendTurn writes the next user turn of a session (Request.Session); its
-// messages follow in the same stream, up to its result.
-func (k *Controller) SendTurn(prompt string) error { return k.c.sendTurn(prompt) }
+// errNotSession is SendTurn's error in a one-shot stream.
+var errNotSession = errors.New("agent: SendTurn needs a session (Request.Session): a one-shot stream ends at its first result")
+
+// SendTurn writes the next user turn of a session (Request.Session), after
+// the initialize if there is one; its messages follow in the same stream,
+// up to its result.
+func (k *Controller) SendTurn(prompt string) error {
+	if !k.c.session {
+		return errNotSession
+	}
+	return k.c.sendTurn(prompt)
+}
 
 // CloseInput closes the CLI's stdin: a session's CLI exits once it has
-// answered the turns it has, and the stream ends.
-func (k *Controller) CloseInput() { k.c.closeStdin() }
+// answered the turns it has, and the stream ends (cleanly, if the CLI
+// exits with code 0 and no turn is left without its result).
+func (k *Controller) CloseInput() {
+	k.c.mu.Lock()
+	k.c.ownerClosed = true
+	k.c.mu.Unlock()
+	k.c.closeStdin()
+}
 
-// sendTurn writes a user turn and counts it until its result.
+// sendTurn writes a user turn, once the initialize is answered, and counts
+// it until its result.
 func (c *control) sendTurn(prompt string) error {
+	select {
+	case <-c.ready:
+	case <-c.ctx.Done():
+		return ErrStdinClosed
+	}
 	c.mu.Lock()
 	c.turns++
 	c.mu.Unlock()
@@ -50,11 +71,20 @@ func (c *control) turnDone() bool {
 	return c.session
 }
 
-// turnPending reports whether a turn was written whose result never came.
-func (c *control) turnPending() bool {
+// endedByOwner reports whether a session's stream may end cleanly: its
+// owner closed the input and no turn is left without its result.
+func (c *control) endedByOwner() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.turns > 0
+	return c.ownerClosed && c.turns == 0
+}
+
+// inputDone reports whether the CLI has nothing left to do: stdin closed
+// and every turn answered.
+func (c *control) inputDone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed && c.turns == 0
 }
 
 // write writes one line to the CLI's stdin; lines never interleave. A
@@ -77,8 +107,9 @@ func (c *control) write(line []byte) error {
 	return nil
 }
 
-// writeControl is write for a control line, whose reply the reader of
-// stdout then looks for at once (see follower's spin).
+// writeControl is write for a control request of the host's, whose answer
+// the reader of stdout then looks for at once (see the follower's spin):
+// the CLI answers those in well under a millisecond.
 func (c *control) writeControl(line []byte) error {
 	if err := c.write(line); err != nil {
 		return err

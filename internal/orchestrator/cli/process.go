@@ -33,7 +33,8 @@ var ErrKill = errors.New("agent: claude CLI killed at once")
 // Goroutines, all ended before close returns:
 //   - supervise starts the CLI from an OS thread of its own and keeps it
 //     until the CLI is reaped;
-//   - writeStdin writes the prompt and closes stdin;
+//   - writeStdin sends the initialize, if any, then the first user turn
+//     (stdin stays open: see input.go);
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
 //   - limitUnread pauses the group while the caller is too far behind;
@@ -128,7 +129,7 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
 		drain:      req.Drain,
-		ctl:        newControl(files[1], req.Handlers, opt.Callbacks, opt.ControlTimeout, req.Session),
+		ctl:        newControl(ctx, files[1], req.Handlers, opt.Callbacks, opt.ControlTimeout, req.Session),
 	}
 	started := make(chan error, 1)
 	opt.Tracker.add() // done by supervise once the process is reaped, or failed to start
@@ -167,9 +168,11 @@ func (p *process) writeStdin(prompt string, initialize map[string]any) {
 	if initialize != nil {
 		if _, err := p.ctl.request(p.ctx, protocol.ControlInitialize, initialize); err != nil {
 			p.stop(fmt.Errorf("agent: initialize the claude CLI: %w", err))
+			close(p.ctl.ready)
 			return
 		}
 	}
+	close(p.ctl.ready)     // turns may follow
 	p.ctl.sendTurn(prompt) //nolint:errcheck // see above
 }
 

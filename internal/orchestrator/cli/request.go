@@ -115,16 +115,19 @@ type Options struct {
 	// Counters.StderrDropped (the stderr tail kept for errors has them).
 	// A panic in it is recovered, logged and counted by Callbacks.
 	OnStderr func(line string)
-	// Callbacks runs OnStderr and tracks the calls still running, for the
-	// owner's Close to wait for (callback.Guard.Wait). nil: a guard of the
-	// stream's own, which nobody waits for.
+	// Callbacks runs OnStderr and the control handlers (Request.Handlers)
+	// and tracks the calls still running, for the owner's Close to wait
+	// for (callback.Guard.Wait). nil: a guard of the stream's own, which
+	// nobody waits for.
 	Callbacks *callback.Guard
 	// GracePeriod is how long a stopped CLI gets between SIGTERM and
 	// SIGKILL. 0: 5 s.
 	GracePeriod time.Duration
 	// IdleTimeout stops the CLI when it writes no stdout line for this
-	// long (time spent in the caller's loop body does not count); the
-	// stream then ends with an error matching ErrIdleTimeout. 0: none.
+	// long (time spent in the caller's loop body does not count, but the
+	// time a control handler takes does, and so does the time a session
+	// waits between turns); the stream then ends with an error matching
+	// ErrIdleTimeout. 0: none.
 	IdleTimeout time.Duration
 	// Tracker, when set, counts the processes until they are reaped, so
 	// that their owner can wait for them all (Tracker.Wait).

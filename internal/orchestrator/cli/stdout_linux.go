@@ -39,10 +39,8 @@ func newStdout() (child *os.File, r *follower, err error) {
 }
 
 // How long a follower waits at the end of the file before it looks again:
-// minPoll after data arrived, doubling up to maxPoll while none does, so a
-// line that follows soon after another (a control request answering ours)
-// is seen within tens of microseconds, and an idle CLI costs a wake-up
-// every maxPoll. The CLI's exit ends any wait at once. (inotify was tried:
+// minPoll after data arrived, doubling up to maxPoll while none does (an
+// idle CLI costs a wake-up every maxPoll), except for spinFor after a poke. The CLI's exit ends any wait at once. (inotify was tried:
 // closing an inotify descriptor takes the kernel 6 to 15 ms, more than the
 // whole run of a short query.)
 const (
@@ -51,7 +49,7 @@ const (
 	// millisecond late, whatever its duration, and the CLI's reply (to a
 	// control answer) often comes sooner.
 	spinFor = time.Millisecond
-	minPoll = 20 * time.Microsecond
+	minPoll = time.Millisecond
 	maxPoll = 10 * time.Millisecond
 )
 

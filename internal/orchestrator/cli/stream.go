@@ -36,6 +36,13 @@ var errReused = errors.New("agent: a stream can be ranged over only once")
 //   - the idle timeout yields an error matching protocol.ErrIdleTimeout;
 //   - an overlong line yields (nil, *protocol.LineTooLongError).
 //
+// Control lines (requests and answers of the control protocol) are never
+// yielded: they go to the CLI's Controller and Request.Handlers. With
+// Request.Session the stream does not end at a result: it goes on with the
+// turns Controller.SendTurn writes, and ends once Controller.CloseInput
+// closed stdin and the CLI exited (cleanly with code 0 after the last
+// turn's result; any other end yields the CLI's exit as an error).
+//
 // When ctx ends, the caller breaks out of the loop, or the stream fails,
 // the CLI's process group gets SIGTERM, then SIGKILL after
 // opt.GracePeriod. The iterator does not wait for that: it returns at once,
@@ -63,7 +70,10 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 				req.reaped()
 			default:
 				go func() {
-					p.end(st.sawResult)
+					// Let a CLI that has nothing left to do exit by itself
+					// (a one-shot after its result); stop any other, a
+					// session in the middle of a turn included.
+					p.end(st.sawResult && p.ctl.inputDone())
 					req.reaped()
 				}()
 			}
@@ -192,7 +202,7 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		p.discardStdout()
 		<-p.done
 		st.reaped = true
-		if p.ctl.session && st.sawResult && !p.ctl.turnPending() {
+		if p.ctl.session && st.sawResult && p.ctl.endedByOwner() && p.state != nil && p.state.ExitCode() == 0 {
 			return // a session whose owner closed its input after its last result
 		}
 		// The CLI ended by itself without a result: its exit is the error.
