@@ -81,10 +81,10 @@ type control struct {
 	cancel   context.CancelFunc
 
 	wmu sync.Mutex // serialises writes: one line at a time
-	// poke is sent to (never blocking: a buffer of one) after each control
-	// request of the host's written, so the reader of stdout looks for the
-	// answer at once.
-	poke chan struct{}
+	// poke is sent to (never blocking: a buffer of one) after a control
+	// line is written, with how long the reader of stdout should look for
+	// the CLI's reply without waiting (see the follower's spin).
+	poke chan time.Duration
 
 	session bool // Request.Session: stdin stays open across results
 	// ready is closed once the initialize (if any) is answered: no turn
@@ -105,7 +105,7 @@ func newControl(pctx context.Context, stdin *os.File, handlers map[string]Contro
 	ctx, cancel := context.WithCancel(pctx) // ends when the CLI is stopped, or ends (end)
 	return &control{
 		stdin: stdin, handlers: handlers, guard: g, timeout: timeout, session: session,
-		ctx: ctx, cancel: cancel, poke: make(chan struct{}, 1), ready: make(chan struct{}),
+		ctx: ctx, cancel: cancel, poke: make(chan time.Duration, 1), ready: make(chan struct{}),
 		pending: make(map[string]chan *protocol.ControlResponse),
 		running: make(map[string]context.CancelFunc),
 	}
@@ -133,7 +133,7 @@ func (c *control) request(ctx context.Context, subtype string, fields map[string
 	if err != nil {
 		return nil, err
 	}
-	if err := c.writeControl(line); err != nil {
+	if err := c.writeControl(line, requestSpin); err != nil {
 		return nil, fmt.Errorf("agent: control request %s: %w", subtype, err)
 	}
 	t := time.NewTimer(c.timeout)
@@ -236,7 +236,7 @@ func (c *control) answer(id string, resp any, err error) {
 	if err != nil {
 		line = protocol.ControlErrorLine(id, err.Error())
 	}
-	c.write(line) //nolint:errcheck // a CLI that is gone needs no answer
+	c.writeControl(line, answerSpin) //nolint:errcheck // a CLI that is gone needs no answer
 }
 
 // end is called once the CLI has ended (or the stream is over): the host's

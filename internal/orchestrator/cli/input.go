@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
@@ -107,15 +108,25 @@ func (c *control) write(line []byte) error {
 	return nil
 }
 
-// writeControl is write for a control request of the host's, whose answer
-// the reader of stdout then looks for at once (see the follower's spin):
-// the CLI answers those in well under a millisecond.
-func (c *control) writeControl(line []byte) error {
+// How long the reader of stdout looks for the CLI's reply without waiting
+// after the host writes a control line: a request of the host's is
+// answered in well under a millisecond; after the host's answer to one of
+// its requests, the CLI often runs a tool or calls the API (nothing comes
+// for a while), but may send its next request at once (a burst of MCP
+// messages at start-up).
+const (
+	requestSpin = time.Millisecond
+	answerSpin  = 250 * time.Microsecond
+)
+
+// writeControl is write for a control line, after which the reader of
+// stdout looks for the CLI's reply for spin without waiting.
+func (c *control) writeControl(line []byte, spin time.Duration) error {
 	if err := c.write(line); err != nil {
 		return err
 	}
 	select {
-	case c.poke <- struct{}{}:
+	case c.poke <- spin:
 	default:
 	}
 	return nil

@@ -40,15 +40,13 @@ func newStdout() (child *os.File, r *follower, err error) {
 
 // How long a follower waits at the end of the file before it looks again:
 // minPoll after data arrived, doubling up to maxPoll while none does (an
-// idle CLI costs a wake-up every maxPoll), except for spinFor after a poke. The CLI's exit ends any wait at once. (inotify was tried:
+// idle CLI costs a wake-up every maxPoll), except for a moment after a
+// poke (the host wrote a control line: a timer here wakes about a
+// millisecond late, whatever its duration, and the reply may come
+// sooner). The CLI's exit ends any wait at once. (inotify was tried:
 // closing an inotify descriptor takes the kernel 6 to 15 ms, more than the
 // whole run of a short query.)
 const (
-	// spinFor is how long, after the host wrote to the CLI, the follower
-	// reads again at once instead of waiting: a timer here wakes about a
-	// millisecond late, whatever its duration, and the CLI's reply (to a
-	// control answer) often comes sooner.
-	spinFor = time.Millisecond
 	minPoll = time.Millisecond
 	maxPoll = 10 * time.Millisecond
 )
@@ -71,11 +69,11 @@ type follower struct {
 	// poke, set by start, cuts a wait short and restarts the backoff:
 	// the host has just written to the CLI (a control answer), whose
 	// reply is likely to follow at once.
-	poke  <-chan struct{}
+	poke  <-chan time.Duration
 	freed int64         // [0, freed) is given back to the kernel
 	wait  time.Duration // the next wait at the end of the file
-	// spinUntil: until then, after a poke, the end of the file is read
-	// again without waiting.
+	// spinUntil: until then, after a poke (which says for how long), the
+	// end of the file is read again without waiting.
 	spinUntil time.Time
 	timer     *time.Timer
 }
@@ -94,6 +92,10 @@ func (r *follower) Read(b []byte) (int, error) {
 			default:
 			}
 			r.wait = minPoll
+			select {
+			case <-r.poke: // the reply is here: no spin for it later
+			default:
+			}
 			r.free()
 			return n, nil
 		}
@@ -142,8 +144,8 @@ func (r *follower) sleep() {
 	case <-r.timer.C:
 	case <-r.exited:
 	case <-r.stopped:
-	case <-r.poke:
-		r.wait, r.spinUntil = minPoll, time.Now().Add(spinFor)
+	case spin := <-r.poke:
+		r.wait, r.spinUntil = minPoll, time.Now().Add(spin)
 		return
 	}
 	r.wait = min(2*r.wait, maxPoll)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // newStdout returns a pipe for the CLI's stdout (darwin, windows). See
@@ -23,7 +24,7 @@ func newStdout() (child *os.File, r *pipeReader, err error) {
 
 type pipeReader struct {
 	io.ReadCloser
-	exited  <-chan struct{} // unused: EOF marks the end
-	stopped <-chan struct{} // unused: stopping the CLI ends the pipe
-	poke    <-chan struct{} // unused: a pipe's reader wakes by itself
+	exited  <-chan struct{}      // unused: EOF marks the end
+	stopped <-chan struct{}      // unused: stopping the CLI ends the pipe
+	poke    <-chan time.Duration // unused: a pipe's reader wakes by itself
 }
