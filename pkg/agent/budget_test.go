@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -227,22 +228,18 @@ func TestStoppedQueriesAreCharged(t *testing.T) {
 		assert.Eventually(t, spentIs(c, want), 5*time.Second, time.Millisecond, "charged once the CLI is reaped")
 	})
 	t.Run("closed", func(t *testing.T) {
+		// Close does not wait for a caller busy in its loop body (Close
+		// may be called from one), so the query is run by Run, whose own
+		// loop body is a few instructions; the fake marks when its usage
+		// line is written, read or not (what is unread is metered too).
 		c, _ := newClient(t, nil)
-		done := make(chan error, 1)
-		seen := make(chan struct{})
-		go func() {
-			var err error
-			for msg, e := range c.Query(t.Context(), "prompt", play(script)) {
-				if _, ok := msg.(*agent.AssistantMessage); ok {
-					close(seen)
-				}
-				if e != nil {
-					err = e
-				}
-			}
-			done <- err
-		}()
-		<-seen
+		marker := filepath.Join(t.TempDir(), "written")
+		script := fakecli.Script{
+			fakecli.Line(fakecli.InitLine()), fakecli.Line(fakecli.UsageLine("msg_1", model, 10000, 2000)),
+			fakecli.Record(marker), fakecli.Hang(),
+		}
+		done := start(t.Context(), c, play(script))
+		require.Eventually(t, fileExists(marker), 5*time.Second, time.Millisecond)
 		require.NoError(t, c.Close())
 		require.ErrorIs(t, <-done, agent.ErrClosed)
 		assert.InDelta(t, want, c.Stats().Limiter.SpentUSD, 1e-9, "the charge of a query stopped by Close is kept")

@@ -147,7 +147,12 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		}
 		msg, err := protocol.Decode(line)
 		if p.ctx.Err() != nil || ctx.Err() != nil {
-			break // stopping: report why, not more messages (ctx reaches p.ctx a moment later)
+			// Stopping: report why, not more messages (ctx reaches p.ctx a
+			// moment later). This one is drained like those after it.
+			if err == nil && p.drain != nil {
+				p.drain(msg)
+			}
+			break
 		}
 		switch msg.(type) {
 		case *protocol.ControlRequest, *protocol.ControlResponse, *protocol.ControlCancel:
