@@ -70,6 +70,7 @@ const (
 	OpControlCancel Op = "control_cancel"  // a control request of subtype Data, then its cancel
 	OpControlRaw    Op = "control_raw"     // write Data (a control line) to stdout, no answer awaited
 	OpInitialize    Op = "initialize"      // read the initialize request, write its body to Path, answer it (Data: "success" or "error")
+	OpAwaitControl  Op = "await_control"   // read stdin until a control request of the host's arrives; leave it unanswered
 	OpStdoutBytes   Op = "stdout_bytes"    // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
@@ -105,6 +106,10 @@ func ControlCancel(subtype string) Step { return Step{Op: OpControlCancel, Data:
 // control request, writes its "request" object to path, and answers it
 // with subtype answer ("success" or "error").
 func Initialize(answer, path string) Step { return Step{Op: OpInitialize, Data: answer, Path: path} }
+
+// AwaitControlRequest reads stdin until a control request of the host's
+// arrives, and leaves it unanswered.
+func AwaitControlRequest() Step { return Step{Op: OpAwaitControl} }
 
 // ControlRaw writes line, a control line, to stdout as is.
 func ControlRaw(line string) Step { return Step{Op: OpControlRaw, Data: line + "\n"} }
@@ -365,6 +370,16 @@ func play(st Step) error {
 		}
 		_, err := io.WriteString(os.Stdout, `{"type":"control_cancel_request","request_id":"cli_cancel"}`+"\n")
 		return err
+	case OpAwaitControl:
+		for {
+			line, err := stdin.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("await control request: %w", err)
+			}
+			if strings.Contains(line, `"type":"control_request"`) {
+				return nil
+			}
+		}
 	case OpInitialize:
 		line, err := stdin.ReadString('\n')
 		if err != nil {

@@ -105,16 +105,7 @@ func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at t
 	if c.maxInFlight >= 0 && len(c.permits)+ahead >= c.maxInFlight {
 		return at, ReasonConcurrency, false
 	}
-	if c.budgetOn() {
-		t, ok := c.spend.atMost(now, c.budget-c.reserved-aheadNeed-a.need)
-		if !ok {
-			return at, ReasonBudget, false
-		}
-		if t.After(at) {
-			at, reason = t, ReasonBudget
-		}
-	}
-	return at, reason, true
+	return c.budgetFree(now, at, reason, c.budget-c.reserved-aheadNeed-a.need)
 }
 
 // earliest returns a time before which a query asking a, with ahead
@@ -124,14 +115,23 @@ func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at t
 // cannot be told (the queries ahead need more than the whole budget).
 func (c *core) earliest(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
 	at, reason = c.notBefore(now, ahead)
-	if c.budgetOn() {
-		t, ok := c.spend.atMost(now, c.budget-aheadNeed-a.need)
-		if !ok {
-			return at, ReasonBudget, false
-		}
-		if t.After(at) {
-			at, reason = t, ReasonBudget
-		}
+	return c.budgetFree(now, at, reason, c.budget-aheadNeed-a.need)
+}
+
+// budgetFree takes the time at and its reason, and returns the later of it
+// and the time the spend of the last hour falls to limit, with the budget
+// as the reason if that binds; known is false when the spend rolling off
+// cannot bring it there.
+func (c *core) budgetFree(now, at time.Time, reason Reason, limit float64) (time.Time, Reason, bool) {
+	if !c.budgetOn() {
+		return at, reason, true
+	}
+	t, ok := c.spend.atMost(now, limit)
+	if !ok {
+		return at, ReasonBudget, false
+	}
+	if t.After(at) {
+		at, reason = t, ReasonBudget
 	}
 	return at, reason, true
 }

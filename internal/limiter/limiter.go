@@ -286,6 +286,11 @@ func (l *Limiter) Serve(ctx context.Context) error {
 	}
 }
 
+// Budget returns the hourly budget in USD (CostBudgetHourly with its
+// default applied), Unlimited when it is off. It is fixed at New, so it
+// costs no round trip to the actor.
+func (l *Limiter) Budget() float64 { return l.budget }
+
 // checkCap returns ErrInvalidCap, wrapped with why, for a cap Acquire
 // cannot grant.
 func (l *Limiter) checkCap(capUSD float64) error {

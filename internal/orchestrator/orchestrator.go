@@ -57,7 +57,6 @@ type Orchestrator struct {
 	// callbacks runs the user's callbacks (see callbacks.go).
 	callbacks *callback.Guard
 	pauses    pauses
-	budget    float64 // the hourly budget, for checking caps; < 0: off
 
 	unsubscribe func()
 	prices      prices // learned from results, shared by every query
@@ -87,7 +86,6 @@ func New(cfg Config) (*Orchestrator, error) {
 	if cfg.MaxPause < 0 {
 		return nil, fmt.Errorf("agent: MaxPause must not be negative, got %v", cfg.MaxPause)
 	}
-	budget := cmp.Or(cfg.Limiter.CostBudgetHourly, limiter.DefaultCostBudgetHourly) // < 0: off
 	guard := callback.New(cfg.Logger, cfg.Clock)
 	cfg.Logger = slog.New(callback.Handler(cfg.Logger.Handler(), guard))
 	cfg.CLI.Callbacks = guard
@@ -121,7 +119,6 @@ func New(cfg Config) (*Orchestrator, error) {
 		done:      make(chan struct{}),
 		pauses:    pauses{max: cmp.Or(cfg.MaxPause, DefaultMaxPause)},
 		active:    newActivity(),
-		budget:    budget,
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)

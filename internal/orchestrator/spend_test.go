@@ -5,18 +5,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
-
-func decode(t *testing.T, line string) protocol.Message {
-	t.Helper()
-	m, err := protocol.Decode([]byte(line))
-	require.NoError(t, err)
-	return m
-}
 
 func TestListPrices(t *testing.T) {
 	var p prices
@@ -57,38 +49,38 @@ func TestLearnedPricesWin(t *testing.T) {
 func TestMeterFollowsOneAnswer(t *testing.T) {
 	const model = "claude-haiku-4-5" // 1 and 5 USD per million tokens
 	m := newMeter(&prices{})
-	m.observe(decode(t, fakecli.InitLine()))
+	m.observe(decoded(t, fakecli.InitLine()))
 	assert.True(t, m.sawInit)
 	assert.False(t, m.sawAPI)
 	assert.Zero(t, m.spent())
 
-	m.observe(decode(t, fakecli.StreamEventLine(fakecli.MessageStartEvent("msg_1", model, 2000))))
+	m.observe(decoded(t, fakecli.StreamEventLine(fakecli.MessageStartEvent("msg_1", model, 2000))))
 	assert.InDelta(t, 2000e-6+1*5e-6, m.spent(), 1e-12, "input tokens, and the 1 output token of message_start")
 	for range 3 {
-		m.observe(decode(t, fakecli.StreamEventLine(fakecli.TextDeltaEvent("0123456789"))))
+		m.observe(decoded(t, fakecli.StreamEventLine(fakecli.TextDeltaEvent("0123456789"))))
 	}
 	assert.InDelta(t, 2000e-6+30*5e-6, m.spent(), 1e-12, "a byte of delta counts as an output token")
-	m.observe(decode(t, fakecli.UsageLine("msg_1", model, 2000, 8)))
+	m.observe(decoded(t, fakecli.UsageLine("msg_1", model, 2000, 8)))
 	assert.InDelta(t, 2000e-6+30*5e-6, m.spent(), 1e-12, "an assistant line's count does not lower the byte count")
-	m.observe(decode(t, fakecli.StreamEventLine(fakecli.MessageDeltaEvent(7))))
+	m.observe(decoded(t, fakecli.StreamEventLine(fakecli.MessageDeltaEvent(7))))
 	assert.InDelta(t, 2000e-6+7*5e-6, m.spent(), 1e-12, "message_delta's final count replaces the estimate")
-	m.observe(decode(t, fakecli.UsageLine("msg_1", model, 2000, 9)))
+	m.observe(decoded(t, fakecli.UsageLine("msg_1", model, 2000, 9)))
 	assert.InDelta(t, 2000e-6+7*5e-6, m.spent(), 1e-12, "final is final")
 
 	// A second request of the run adds up; a line that is not JSON the
 	// meter can read counts as output whole.
-	m.observe(decode(t, fakecli.StreamEventLine(fakecli.MessageStartEvent("msg_2", model, 1000))))
+	m.observe(decoded(t, fakecli.StreamEventLine(fakecli.MessageStartEvent("msg_2", model, 1000))))
 	before := m.spent()
 	const unreadable = `{"type":"content_block_delta","delta":{"text":12}}`
-	m.observe(decode(t, fakecli.StreamEventLine(unreadable)))
+	m.observe(decoded(t, fakecli.StreamEventLine(unreadable)))
 	assert.InDelta(t, before+float64(len(unreadable)-1)*5e-6, m.spent(), 1e-12, "its bytes as output tokens, beyond message_start's one")
 }
 
 func TestMeterAssistantLinesAlone(t *testing.T) {
 	m := newMeter(&prices{})
-	m.observe(decode(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 2000)))
-	m.observe(decode(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 2500))) // the same message, later
-	m.observe(decode(t, fakecli.UsageLine("msg_2", "claude-sonnet-4-5", 12000, 100)))
+	m.observe(decoded(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 2000)))
+	m.observe(decoded(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 2500))) // the same message, later
+	m.observe(decoded(t, fakecli.UsageLine("msg_2", "claude-sonnet-4-5", 12000, 100)))
 	assert.True(t, m.sawAPI)
 	assert.InDelta(t, (10000+12000)*3e-6+(2500+100)*15e-6, m.spent(), 1e-12)
 }
@@ -97,13 +89,13 @@ func TestCharge(t *testing.T) {
 	o := &Orchestrator{}
 	used := func() *meter {
 		m := newMeter(&o.prices)
-		m.observe(decode(t, fakecli.InitLine()))
-		m.observe(decode(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 0)))
+		m.observe(decoded(t, fakecli.InitLine()))
+		m.observe(decoded(t, fakecli.UsageLine("msg_1", "claude-sonnet-4-5", 10000, 0)))
 		return m
 	}
 	const est = 10000 * 3e-6
 	initOnly := newMeter(&o.prices)
-	initOnly.observe(decode(t, fakecli.InitLine()))
+	initOnly.observe(decoded(t, fakecli.InitLine()))
 	for name, tc := range map[string]struct {
 		result *protocol.ResultMessage
 		m      *meter

@@ -99,11 +99,11 @@ func (o *Orchestrator) validate(req *cli.Request) error {
 	if err := validateRequest(req); err != nil {
 		return err
 	}
-	switch b := req.MaxBudgetUSD; {
+	switch b, budget := req.MaxBudgetUSD, o.limiter.Budget(); {
 	case b > 0 && b < limiter.MinCapUSD:
 		return invalid("WithMaxBudgetUSD", "must be 0 (no cap of its own) or at least %v USD, got %v", limiter.MinCapUSD, b)
-	case o.budget >= 0 && b > o.budget:
-		return invalid("WithMaxBudgetUSD", "must be at most the whole hourly budget, Config.RateLimit.CostBudgetHourly (%v USD), got %v", o.budget, b)
+	case budget >= 0 && b > budget:
+		return invalid("WithMaxBudgetUSD", "must be at most the whole hourly budget, Config.RateLimit.CostBudgetHourly (%v USD), got %v", budget, b)
 	}
 	return nil
 }

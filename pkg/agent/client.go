@@ -161,8 +161,9 @@ type ProcessStats struct {
 func (c *Client) Stats() Stats {
 	s := c.orch.Stats()
 	if c.orch.Closed() {
-		// The guards' snapshots date from when they closed, before the
-		// queries running then were stopped and settled.
+		// The guards' snapshots date from when they closed, before a query
+		// whose caller was in its loop body then (Close does not wait for
+		// those) has settled.
 		s.Limiter.InFlight, s.Limiter.Queued, s.Limiter.ReservedUSD = 0, 0, 0
 		s.Breaker.Probes = 0
 	}

@@ -77,7 +77,7 @@ type control struct {
 	handlers map[string]ControlHandler
 	guard    *callback.Guard
 	timeout  time.Duration
-	ctx      context.Context // ends when the stream ends: handlers' contexts derive from it
+	ctx      context.Context // ends when the CLI is stopped or ends (end): handlers' contexts derive from it
 	cancel   context.CancelFunc
 
 	wmu sync.Mutex // serialises writes: one line at a time
@@ -226,12 +226,9 @@ func (c *control) answer(id string, resp any, err error) {
 	if !live {
 		return
 	}
-	line := protocol.ControlErrorLine(id, "")
+	var line []byte
 	if err == nil {
-		var merr error
-		if line, merr = protocol.ControlSuccessLine(id, resp); merr != nil {
-			err = merr
-		}
+		line, err = protocol.ControlSuccessLine(id, resp) // err: a response that does not marshal
 	}
 	if err != nil {
 		line = protocol.ControlErrorLine(id, err.Error())
@@ -252,9 +249,7 @@ func (c *control) end() {
 		close(answer)
 		delete(c.pending, id)
 	}
-	for id := range c.running {
-		delete(c.running, id)
-	}
+	clear(c.running) // their contexts end with c.ctx: no answer goes out
 	c.mu.Unlock()
 	c.cancel()
 }

@@ -105,7 +105,6 @@ func TestControlCancel(t *testing.T) {
 		},
 		protocol.ControlHookCallback: func(context.Context, *protocol.ControlRequest) (any, error) {
 			<-cancelled // answered only once the withdrawn request's handler has returned
-			time.Sleep(0)
 			return nil, nil
 		},
 	}
@@ -125,7 +124,7 @@ func TestControlRequestPendingWhenTheCLIDies(t *testing.T) {
 	got := make(chan error, 1)
 	req := request(fakecli.Script{
 		fakecli.Line(fakecli.InitLine()),
-		fakecli.Sleep(50 * time.Millisecond), // the host's request is on its way, never answered
+		fakecli.AwaitControlRequest(), // past the user turn: the host's request has arrived, never answered
 		fakecli.Exit(3),
 	})
 	req.OnStart = func(k *Controller) {

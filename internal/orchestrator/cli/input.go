@@ -61,9 +61,9 @@ func (c *control) sendTurn(prompt string) error {
 	return nil
 }
 
-// turnDone counts a result, and reports whether the stream goes on after
-// it (a session).
-func (c *control) turnDone() bool {
+// resultDone counts a turn's result, and reports whether the stream goes
+// on after it (a session).
+func (c *control) resultDone() (session bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.turns > 0 {

@@ -52,7 +52,6 @@ type process struct {
 	grace  time.Duration // SIGTERM -> SIGKILL
 	token  string        // marks the environment of the CLI and its descendants (envRunToken)
 	count  *Counters
-	stdin  *os.File
 	stdout io.ReadCloser // see newStdout
 	stderr *os.File
 
@@ -116,7 +115,6 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		grace:      opt.GracePeriod,
 		token:      token,
 		count:      opt.Counters,
-		stdin:      files[1],
 		stdout:     stdout,
 		stderr:     files[2],
 		ctx:        ctx,
@@ -165,14 +163,15 @@ func closeAll(files []*os.File) {
 // is reported by its exit, not here; a refused initialize stops the CLI.
 func (p *process) writeStdin(prompt string, initialize map[string]any) {
 	defer close(p.stdinDone)
+	var err error
 	if initialize != nil {
-		if _, err := p.ctl.request(p.ctx, protocol.ControlInitialize, initialize); err != nil {
-			p.stop(fmt.Errorf("agent: initialize the claude CLI: %w", err))
-			close(p.ctl.ready)
-			return
-		}
+		_, err = p.ctl.request(p.ctx, protocol.ControlInitialize, initialize)
 	}
-	close(p.ctl.ready)     // turns may follow
+	close(p.ctl.ready) // turns may follow, or fail: the CLI is stopped
+	if err != nil {
+		p.stop(fmt.Errorf("agent: initialize the claude CLI: %w", err))
+		return
+	}
 	p.ctl.sendTurn(prompt) //nolint:errcheck // see above
 }
 
@@ -336,11 +335,7 @@ func (p *process) drainLines() {
 		if err != nil {
 			return
 		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 || line[0] != '{' {
-			continue
-		}
-		if msg, err := protocol.Decode(line); err == nil {
+		if msg, ok, err := decodeLine(line); ok && err == nil {
 			p.drain(msg)
 		}
 	}
@@ -364,11 +359,12 @@ func (p *process) close() {
 	<-p.done
 }
 
-// end runs once the stream's iterator has returned: a CLI that printed its
-// result gets the grace period to exit (finish), any other is stopped
-// (close). Then p.ctx's resources are released.
-func (p *process) end(sawResult bool) {
-	if sawResult {
+// end runs once the stream's iterator has returned: a CLI that has nothing
+// left to do (it printed its last result, its stdin is closed) gets the
+// grace period to exit (finish), any other is stopped (close). Then
+// p.ctx's resources are released.
+func (p *process) end(done bool) {
+	if done {
 		p.finish()
 	} else {
 		p.close()

@@ -141,11 +141,10 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			break // EOF, stopped, or stdout closed under us: the end either way
 		}
 		idle.reset()
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 || line[0] != '{' {
+		msg, ok, err := decodeLine(line)
+		if !ok {
 			continue // noise, e.g. a warning printed on stdout
 		}
-		msg, err := protocol.Decode(line)
 		if p.ctx.Err() != nil || ctx.Err() != nil {
 			// Stopping: report why, not more messages (ctx reaches p.ctx a
 			// moment later). This one is drained like those after it.
@@ -168,34 +167,36 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 			idle.reset()
 			continue
 		}
-		if res, ok := msg.(*protocol.ResultMessage); ok {
+		res, isResult := msg.(*protocol.ResultMessage)
+		if isResult {
 			res.TurnCostUSD = turnCost(res, &st.prevCost)
 		}
 		if !yield(msg, nil) {
 			return
 		}
-		if res, ok := msg.(*protocol.ResultMessage); ok {
-			// The run's outcome: the stream ends here, whatever the CLI
-			// prints after it (a second, spurious result has been seen).
-			// How the CLI ends after it (exit 1 after an error result, or
-			// stopped while lingering) changes nothing.
-			st.sawResult = true
-			if p.ctl.turnDone() {
-				if res.IsError && !yield(nil, protocol.ResultError(res)) {
-					return
-				}
-				idle.reset()
-				continue // a session: the CLI waits for the next turn
-			}
+		if !isResult {
+			idle.reset()
+			continue
+		}
+		// The turn's outcome. A one-shot stream ends here, whatever the
+		// CLI prints after it (a second, spurious result has been seen),
+		// and how the CLI ends after it (exit 1 after an error result, or
+		// stopped while lingering) changes nothing; a session goes on.
+		st.sawResult = true
+		session := p.ctl.resultDone()
+		if !session {
 			p.closeStdin() // the one turn is done: the CLI exits
-			if res.IsError && !yield(nil, protocol.ResultError(res)) {
-				return
-			}
-			p.finish()
-			st.reaped = true
+		}
+		if res.IsError && !yield(nil, protocol.ResultError(res)) {
 			return
 		}
-		idle.reset()
+		if session {
+			idle.reset()
+			continue // the CLI waits for the next turn
+		}
+		p.finish()
+		st.reaped = true
+		return
 	}
 	idle.stop()
 	switch {
@@ -213,6 +214,18 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		// The CLI ended by itself without a result: its exit is the error.
 		yield(nil, p.exitError())
 	}
+}
+
+// decodeLine decodes one stdout line; ok is false for a blank line or one
+// that is not a JSON object (noise, e.g. a warning the CLI prints on
+// stdout), which is skipped.
+func decodeLine(line []byte) (msg protocol.Message, ok bool, err error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] != '{' {
+		return nil, false, nil
+	}
+	msg, err = protocol.Decode(line)
+	return msg, true, err
 }
 
 // turnCost is the cost of the turn res ends: the CLI's total_cost_usd is
