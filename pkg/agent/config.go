@@ -138,15 +138,17 @@ func DefaultClassify(result *ResultMessage, err error) Outcome {
 }
 
 // DefaultConfig returns the defaults spelled out: 60 queries a minute, 1000
-// an hour, 10.00 USD an hour, pauses of at most an hour, 4 at once, 1000
-// waiting; the breaker opens
-// after 5 failures, stays open 60 s and lets 2 probes through.
+// an hour, 10.00 USD an hour with at least 0.01 USD free to admit a query
+// (QueryBudget stays 0: the budget over MaxConcurrent, 2.50 USD), pauses of
+// at most an hour, 4 at once, 1000 waiting; the breaker opens after 5
+// failures, stays open 60 s and lets 2 probes through.
 func DefaultConfig() Config {
 	return Config{
 		RateLimit: RateLimitConfig{
 			QueriesPerMinute: 60,
 			QueriesPerHour:   1000,
 			CostBudgetHourly: 10.00,
+			MinQueryBudget:   0.01,
 			MaxPause:         orchestrator.DefaultMaxPause,
 		},
 		CircuitBreaker: CircuitBreakerConfig{
