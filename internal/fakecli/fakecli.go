@@ -51,27 +51,28 @@ type Op string
 
 // Step kinds; build steps with the constructors (Line, Stderr, Exit...).
 const (
-	OpStdout        Op = "stdout"          // write Data to stdout, or Chunks with Pause between them
-	OpStderr        Op = "stderr"          // write Data to stderr
-	OpStderrBytes   Op = "stderr_bytes"    // write N bytes of text to stderr
-	OpSleep         Op = "sleep"           // sleep Duration (real time)
-	OpExit          Op = "exit"            // exit with Code
-	OpKill          Op = "kill"            // send Signal to itself
-	OpIgnoreSIGTERM Op = "ignore_sigterm"  // ignore SIGTERM from now on
-	OpTrapSIGTERM   Op = "trap_sigterm"    // from now on, exit with 143 from a SIGTERM handler
-	OpHang          Op = "hang"            // block until killed
-	OpRecord        Op = "record"          // read the prompt (see Record), write a Recording to Path
-	OpSpawn         Op = "spawn"           // start a child playing Script, write its pid to Path
-	OpCat           Op = "cat"             // copy the file at Path to stdout
-	OpEcho          Op = "echo"            // read the prompt (see Record), answer it back as a successful run
-	OpSpend         Op = "spend"           // a successful run costing USD, or its --max-budget-usd if less
-	OpAwaitStdinEOF Op = "await_stdin_eof" // read stdin until it closes, as the CLI does after a turn
-	OpControl       Op = "control"         // N control requests of subtype Data, each waiting for its answer; a summary to Path
-	OpControlCancel Op = "control_cancel"  // a control request of subtype Data, then its cancel
-	OpControlRaw    Op = "control_raw"     // write Data (a control line) to stdout, no answer awaited
-	OpInitialize    Op = "initialize"      // read the initialize request, write its body to Path, answer it (Data: "success" or "error")
-	OpAwaitControl  Op = "await_control"   // read stdin until a control request of the host's arrives; leave it unanswered
-	OpStdoutBytes   Op = "stdout_bytes"    // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
+	OpStdout          Op = "stdout"            // write Data to stdout, or Chunks with Pause between them
+	OpStderr          Op = "stderr"            // write Data to stderr
+	OpStderrBytes     Op = "stderr_bytes"      // write N bytes of text to stderr
+	OpSleep           Op = "sleep"             // sleep Duration (real time)
+	OpExit            Op = "exit"              // exit with Code
+	OpKill            Op = "kill"              // send Signal to itself
+	OpIgnoreSIGTERM   Op = "ignore_sigterm"    // ignore SIGTERM from now on
+	OpTrapSIGTERM     Op = "trap_sigterm"      // from now on, exit with 143 from a SIGTERM handler
+	OpHang            Op = "hang"              // block until killed
+	OpRecord          Op = "record"            // read the prompt (see Record), write a Recording to Path
+	OpSpawn           Op = "spawn"             // start a child playing Script, write its pid to Path
+	OpCat             Op = "cat"               // copy the file at Path to stdout
+	OpEcho            Op = "echo"              // read the prompt (see Record), answer it back as a successful run
+	OpSpend           Op = "spend"             // a successful run costing USD, or its --max-budget-usd if less
+	OpAwaitStdinEOF   Op = "await_stdin_eof"   // read stdin until it closes, as the CLI does after a turn
+	OpControl         Op = "control"           // N control requests of subtype Data, each waiting for its answer; a summary to Path
+	OpControlCancel   Op = "control_cancel"    // a control request of subtype Data, then its cancel
+	OpControlRaw      Op = "control_raw"       // write Data (a control line) to stdout, no answer awaited
+	OpInitialize      Op = "initialize"        // read the initialize request, write its body to Path, answer it (Data: "success" or "error")
+	OpAwaitControl    Op = "await_control"     // read stdin until a control request of the host's arrives; answer it with Data ("success"), or leave it unanswered
+	OpAwaitStdinBytes Op = "await_stdin_bytes" // wait until N bytes wait unread on stdin
+	OpStdoutBytes     Op = "stdout_bytes"      // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -110,6 +111,15 @@ func Initialize(answer, path string) Step { return Step{Op: OpInitialize, Data: 
 // AwaitControlRequest reads stdin until a control request of the host's
 // arrives, and leaves it unanswered.
 func AwaitControlRequest() Step { return Step{Op: OpAwaitControl} }
+
+// AnswerControlRequest reads stdin until a control request of the host's
+// arrives, and answers it with success.
+func AnswerControlRequest() Step { return Step{Op: OpAwaitControl, Data: "success"} }
+
+// AwaitStdinBytes waits until at least n bytes wait unread on stdin (a
+// pipe that the fake does not read fills up): the host's writer is then
+// blocked. Unix only.
+func AwaitStdinBytes(n int) Step { return Step{Op: OpAwaitStdinBytes, N: n} }
 
 // ControlRaw writes line, a control line, to stdout as is.
 func ControlRaw(line string) Step { return Step{Op: OpControlRaw, Data: line + "\n"} }
@@ -376,9 +386,29 @@ func play(st Step) error {
 			if err != nil {
 				return fmt.Errorf("await control request: %w", err)
 			}
-			if strings.Contains(line, `"type":"control_request"`) {
+			if !strings.Contains(line, `"type":"control_request"`) {
+				continue
+			}
+			if st.Data == "" {
 				return nil
 			}
+			var req struct {
+				RequestID string `json:"request_id"`
+			}
+			if err := json.Unmarshal([]byte(line), &req); err != nil {
+				return err
+			}
+			id, _ := json.Marshal(req.RequestID)
+			_, err = fmt.Fprintf(os.Stdout, `{"type":"control_response","response":{"subtype":"success","request_id":%s,"response":{}}}`+"\n", id)
+			return err
+		}
+	case OpAwaitStdinBytes:
+		for {
+			n, err := stdinUnread()
+			if err != nil || n >= st.N {
+				return err
+			}
+			time.Sleep(time.Millisecond)
 		}
 	case OpInitialize:
 		line, err := stdin.ReadString('\n')

@@ -18,15 +18,15 @@ import (
 // the path that reads the CLI, recovered, through Options.Callbacks (whose
 // owner waits for it at Close); ctx ends when the CLI withdraws the request
 // (control_cancel_request), is stopped, or ends. Requests of the CLI are
-// routed by the goroutine ranging over the stream: one that comes while
-// the caller is in its loop body waits for the body to return. Its response,
-// any JSON value (nil: {}), or its error is sent back once; a panic is
-// answered as an error.
+// routed by the reader of stdout as they come, whatever the stream's
+// consumer is doing. Its response, any JSON value (nil: {}), or its error
+// is sent back once; a panic is answered as an error. While a handler
+// runs, the idle timeout does not count.
 type ControlHandler func(ctx context.Context, req *protocol.ControlRequest) (response any, err error)
 
 // ErrCLIEnded is the error of a control request of the host's still
-// waiting when the CLI ended (or was stopped): no answer can come. An
-// answer the CLI wrote just before it exited, not read yet, is lost too.
+// waiting when the CLI ended (every line it wrote has been read, so no
+// answer can come) or was stopped.
 var ErrCLIEnded = errors.New("agent: claude CLI ended before answering the control request")
 
 // DefaultControlTimeout bounds a control request of the host's whose
@@ -34,17 +34,18 @@ var ErrCLIEnded = errors.New("agent: claude CLI ended before answering the contr
 const DefaultControlTimeout = 30 * time.Second
 
 // Controller sends the host's control requests to a running CLI. Get one
-// from Request.OnStart; it is safe for concurrent use and valid until the
-// stream ends (then every call fails with ErrCLIEnded or ErrStdinClosed).
-// The answers are read by the goroutine that ranges over the stream, so a
-// request made from inside the loop body cannot get its answer before the
-// body returns: make requests from another goroutine.
+// from Request.OnStart; it is safe for concurrent use, from the stream's
+// loop body too, and valid until the stream ends (then every call fails
+// with ErrCLIEnded or ErrStdinClosed). The answers are read by the reader
+// of stdout, which runs ahead of the stream's consumer by up to 1 MiB of
+// messages (inboxBytes): an answer behind more than that waits for the
+// consumer to read.
 type Controller struct{ c *control }
 
 // Request sends a control request of subtype with fields next to
 // "subtype" and waits for its answer, at most ctx and the controller's
-// timeout (a write of the request stuck behind a long turn on a CLI that
-// does not read is not bounded by them). An error answer is an error
+// timeout, both of which also bound the wait to write it (behind a long
+// turn, or to a CLI that does not read). An error answer is an error
 // carrying its message.
 func (k *Controller) Request(ctx context.Context, subtype string, fields map[string]any) (*protocol.ControlResponse, error) {
 	return k.c.request(ctx, subtype, fields)
@@ -73,14 +74,17 @@ func (k *Controller) SetPermissionMode(ctx context.Context, mode string) error {
 // that user turns and control lines share, the host's requests waiting for
 // their answers, and the CLI's requests being handled.
 type control struct {
-	stdin    *os.File
+	stdin    *os.File // written by writeLoop only
 	handlers map[string]ControlHandler
 	guard    *callback.Guard
+	idle     *watchdog
 	timeout  time.Duration
 	ctx      context.Context // ends when the CLI is stopped or ends (end): handlers' contexts derive from it
 	cancel   context.CancelFunc
 
-	wmu sync.Mutex // serialises writes: one line at a time
+	jobs       chan writeJob // to writeLoop; unbuffered: a handed line is being written
+	closing    chan struct{} // closed by closeStdin
+	writerDone chan struct{} // writeLoop returned
 	// poke is sent to (never blocking: a buffer of one) after a control
 	// line is written, with how long the reader of stdout should look for
 	// the CLI's reply without waiting (see the follower's spin).
@@ -101,18 +105,25 @@ type control struct {
 	running     map[string]context.CancelFunc             // the CLI's requests being handled, by id
 }
 
-func newControl(pctx context.Context, stdin *os.File, handlers map[string]ControlHandler, g *callback.Guard, timeout time.Duration, session bool) *control {
+func newControl(pctx context.Context, stdin *os.File, handlers map[string]ControlHandler, g *callback.Guard, idle *watchdog, timeout time.Duration, session bool) *control {
 	ctx, cancel := context.WithCancel(pctx) // ends when the CLI is stopped, or ends (end)
-	return &control{
-		stdin: stdin, handlers: handlers, guard: g, timeout: timeout, session: session,
+	c := &control{
+		stdin: stdin, handlers: handlers, guard: g, idle: idle, timeout: timeout, session: session,
 		ctx: ctx, cancel: cancel, poke: make(chan time.Duration, 1), ready: make(chan struct{}),
+		jobs: make(chan writeJob), closing: make(chan struct{}), writerDone: make(chan struct{}),
 		pending: make(map[string]chan *protocol.ControlResponse),
 		running: make(map[string]context.CancelFunc),
 	}
+	if session {
+		idle.hold() // between turns until the first one
+	}
+	return c
 }
 
 // request sends a control request of the host's and waits for its answer.
 func (c *control) request(ctx context.Context, subtype string, fields map[string]any) (*protocol.ControlResponse, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errNoAnswer)
+	defer cancel()
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
@@ -133,11 +144,9 @@ func (c *control) request(ctx context.Context, subtype string, fields map[string
 	if err != nil {
 		return nil, err
 	}
-	if err := c.writeControl(line, requestSpin); err != nil {
-		return nil, fmt.Errorf("agent: control request %s: %w", subtype, err)
+	if err := c.writeControl(ctx, line, requestSpin); err != nil {
+		return nil, c.requestError(ctx, subtype, err)
 	}
-	t := time.NewTimer(c.timeout)
-	defer t.Stop()
 	select {
 	case r, ok := <-answer:
 		switch {
@@ -148,10 +157,20 @@ func (c *control) request(ctx context.Context, subtype string, fields map[string
 		}
 		return r, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("agent: control request %s: %w", subtype, ctx.Err())
-	case <-t.C:
-		return nil, fmt.Errorf("agent: control request %s: no answer within %v", subtype, c.timeout)
+		return nil, c.requestError(ctx, subtype, ctx.Err())
 	}
+}
+
+// errNoAnswer is the cause of a host's request's context at its timeout.
+var errNoAnswer = errors.New("no answer")
+
+// requestError is the error of the host's request subtype that failed
+// with err, saying so when its timeout, not its caller, ended it.
+func (c *control) requestError(ctx context.Context, subtype string, err error) error {
+	if errors.Is(context.Cause(ctx), errNoAnswer) {
+		return fmt.Errorf("agent: control request %s: no answer within %v", subtype, c.timeout)
+	}
+	return fmt.Errorf("agent: control request %s: %w", subtype, err)
 }
 
 // route handles one control line the CLI wrote; it never blocks on a
@@ -198,7 +217,7 @@ func (c *control) handle(r *protocol.ControlRequest) {
 		c.mu.Unlock()
 		cancel()
 		c.guard.Go("control duplicate", func() { // off the reading path, like any answer
-			c.write(protocol.ControlErrorLine(r.RequestID, "duplicate request_id "+strconv.Quote(r.RequestID)+" while the first is handled")) //nolint:errcheck // a CLI that is gone needs no answer
+			c.write(c.ctx, protocol.ControlErrorLine(r.RequestID, "duplicate request_id "+strconv.Quote(r.RequestID)+" while the first is handled")) //nolint:errcheck // a CLI that is gone needs no answer
 		})
 		return
 	}
@@ -207,6 +226,8 @@ func (c *control) handle(r *protocol.ControlRequest) {
 	name := "control " + r.Subtype
 	c.guard.Go(name, func() {
 		defer cancel()
+		c.idle.hold() // the CLI waits for the answer: not idle
+		defer c.idle.release()
 		var resp any
 		var herr error
 		if perr := c.guard.Do(name, func() { resp, herr = h(ctx, r) }); perr != nil {
@@ -233,11 +254,12 @@ func (c *control) answer(id string, resp any, err error) {
 	if err != nil {
 		line = protocol.ControlErrorLine(id, err.Error())
 	}
-	c.writeControl(line, answerSpin) //nolint:errcheck // a CLI that is gone needs no answer
+	c.writeControl(c.ctx, line, answerSpin) //nolint:errcheck // a CLI that is gone needs no answer
 }
 
-// end is called once the CLI has ended (or the stream is over): the host's
-// requests still waiting fail at once, the handlers' contexts end.
+// end is called once every line of the CLI's has been read (by the reader
+// of stdout, at the end), or when the CLI is stopped: the host's requests
+// still waiting fail at once, the handlers' contexts end, stdin closes.
 func (c *control) end() {
 	c.mu.Lock()
 	if c.ended {

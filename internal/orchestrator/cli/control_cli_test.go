@@ -203,7 +203,7 @@ func TestRealCLITwoTurns(t *testing.T) {
 		if r, ok := m.(*protocol.ResultMessage); ok {
 			results = append(results, r)
 			if len(results) == 1 {
-				require.NoError(t, k.SendTurn("the second turn"))
+				require.NoError(t, k.SendTurn(testContext(t), "the second turn"))
 			} else {
 				k.CloseInput()
 			}

@@ -187,7 +187,7 @@ func TestSessionCLIDiesBetweenTurns(t *testing.T) {
 	require.ErrorAs(t, errs[0], &perr)
 	assert.Equal(t, 1, perr.ExitCode)
 	require.NotNil(t, k)
-	assert.ErrorIs(t, k.SendTurn("anyone there?"), ErrStdinClosed)
+	assert.ErrorIs(t, k.SendTurn(testContext(t), "anyone there?"), ErrStdinClosed)
 	assert.ErrorIs(t, k.Interrupt(context.Background()), ErrCLIEnded)
 }
 
@@ -198,7 +198,7 @@ func TestSendTurnNeedsASession(t *testing.T) {
 	req.OnStart = func(c *Controller) { k = c }
 	_, errs := collect(t, testContext(t), req, fake(t))
 	require.Empty(t, errs)
-	assert.ErrorIs(t, k.SendTurn("more"), errNotSession)
+	assert.ErrorIs(t, k.SendTurn(testContext(t), "more"), errNotSession)
 }
 
 // Breaking out of a session in the middle of a turn stops its CLI at once
@@ -219,7 +219,7 @@ func TestBreakMidSessionStopsTheCLI(t *testing.T) {
 	for m, err := range Stream(testContext(t), req, opt) {
 		require.NoError(t, err)
 		if _, ok := m.(*protocol.ResultMessage); ok {
-			require.NoError(t, k.SendTurn("two"))
+			require.NoError(t, k.SendTurn(testContext(t), "two"))
 		}
 		if _, ok := m.(*protocol.AssistantMessage); ok {
 			break

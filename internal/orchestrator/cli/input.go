@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,9 +11,11 @@ import (
 )
 
 // JSON lines in: what the host writes to the CLI's stdin (user turns and
-// control lines), one line at a time, and when stdin closes. The policy is
-// one-shot (stdin closes at the turn's result) or a session (it closes at
-// Controller.CloseInput); see run in stream.go.
+// control lines) and when stdin closes. One goroutine (writeLoop) owns
+// stdin and writes one line at a time, so lines never interleave and a
+// writer that gives up (its context ended) never leaves half a line; the
+// reader of stdout never writes. The policy: a one-shot's stdin closes at
+// its turn's result, a session's at Controller.CloseInput.
 
 // ErrStdinClosed is the error of a write to the CLI after its stdin was
 // closed (its last turn is done, or it was stopped).
@@ -23,17 +26,19 @@ var errNotSession = errors.New("agent: SendTurn needs a session (Request.Session
 
 // SendTurn writes the next user turn of a session (Request.Session), after
 // the initialize if there is one; its messages follow in the same stream,
-// up to its result.
-func (k *Controller) SendTurn(prompt string) error {
+// up to its result. ctx bounds the wait for stdin (a CLI that is not
+// reading); a turn whose write has begun is written whole.
+func (k *Controller) SendTurn(ctx context.Context, prompt string) error {
 	if !k.c.session {
 		return errNotSession
 	}
-	return k.c.sendTurn(prompt)
+	return k.c.sendTurn(ctx, prompt)
 }
 
-// CloseInput closes the CLI's stdin: a session's CLI exits once it has
-// answered the turns it has, and the stream ends (cleanly, if the CLI
-// exits with code 0 and no turn is left without its result).
+// CloseInput closes the CLI's stdin once the lines being written are out:
+// a session's CLI exits once it has answered the turns it has, and the
+// stream ends (cleanly, if the CLI exits with code 0 and no turn is left
+// without its result).
 func (k *Controller) CloseInput() {
 	k.c.mu.Lock()
 	k.c.ownerClosed = true
@@ -43,33 +48,55 @@ func (k *Controller) CloseInput() {
 
 // sendTurn writes a user turn, once the initialize is answered, and counts
 // it until its result.
-func (c *control) sendTurn(prompt string) error {
+func (c *control) sendTurn(ctx context.Context, prompt string) error {
 	select {
 	case <-c.ready:
 	case <-c.ctx.Done():
 		return ErrStdinClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	c.mu.Lock()
-	c.turns++
-	c.mu.Unlock()
-	if err := c.write(protocol.UserTurn(prompt)); err != nil {
-		c.mu.Lock()
-		c.turns--
-		c.mu.Unlock()
+	c.turnStarted()
+	if err := c.write(ctx, protocol.UserTurn(prompt)); err != nil {
+		c.turnDone()
 		return err
 	}
 	return nil
 }
 
-// resultDone counts a turn's result, and reports whether the stream goes
-// on after it (a session).
-func (c *control) resultDone() (session bool) {
+// turnStarted counts a turn written; a session is no longer idle between
+// turns.
+func (c *control) turnStarted() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.turns++
+	first := c.turns == 1
+	c.mu.Unlock()
+	if first && c.session {
+		c.idle.release()
+	}
+}
+
+// turnDone counts a turn's end; a session with no turn left is idle
+// between turns, which its idle timeout does not count.
+func (c *control) turnDone() {
+	c.mu.Lock()
+	last := c.turns == 1
 	if c.turns > 0 {
 		c.turns--
 	}
-	return c.session
+	c.mu.Unlock()
+	if last && c.session {
+		c.idle.hold()
+	}
+}
+
+// resultDone counts a turn's result (from the reader of stdout). A
+// one-shot's one turn is done: its stdin closes, and the CLI exits.
+func (c *control) resultDone() {
+	c.turnDone()
+	if !c.session {
+		c.closeStdin()
+	}
 }
 
 // endedByOwner reports whether a session's stream may end cleanly: its
@@ -88,24 +115,58 @@ func (c *control) inputDone() bool {
 	return c.closed && c.turns == 0
 }
 
-// write writes one line to the CLI's stdin; lines never interleave. A
-// write after closeStdin, or to a CLI that is gone, is an error.
-func (c *control) write(line []byte) error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
-		return ErrStdinClosed
+// writeJob is one line for writeLoop; done (a buffer of one: writeLoop
+// never waits for a writer that gave up) gets the write's error.
+type writeJob struct {
+	line []byte
+	done chan error
+}
+
+// writeLoop owns stdin: it writes the lines handed to it, one at a time,
+// until stdin is closed (closeStdin: after the line being written) or the
+// CLI ends; then it closes stdin.
+func (c *control) writeLoop() {
+	defer close(c.writerDone)
+	defer c.stdin.Close()
+	for {
+		select {
+		case j := <-c.jobs:
+			_, err := c.stdin.Write(j.line)
+			j.done <- err
+		case <-c.closing:
+			return
+		case <-c.ctx.Done():
+			return
+		}
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if _, err := c.stdin.Write(line); err != nil {
-		if errors.Is(err, os.ErrClosed) {
+}
+
+// write has writeLoop write one line to the CLI's stdin, waiting at most
+// until ctx ends (the line, once begun, is still written whole). A write
+// after closeStdin, or to a CLI that is gone, is an error.
+func (c *control) write(ctx context.Context, line []byte) error {
+	j := writeJob{line: line, done: make(chan error, 1)}
+	select {
+	case c.jobs <- j:
+	case <-c.closing:
+		return ErrStdinClosed
+	case <-c.ctx.Done():
+		return ErrStdinClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-j.done:
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, os.ErrClosed):
 			return ErrStdinClosed
 		}
 		return fmt.Errorf("agent: write to claude CLI: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return nil
 }
 
 // How long the reader of stdout looks for the CLI's reply without waiting
@@ -121,8 +182,8 @@ const (
 
 // writeControl is write for a control line, after which the reader of
 // stdout looks for the CLI's reply for spin without waiting.
-func (c *control) writeControl(line []byte, spin time.Duration) error {
-	if err := c.write(line); err != nil {
+func (c *control) writeControl(ctx context.Context, line []byte, spin time.Duration) error {
+	if err := c.write(ctx, line); err != nil {
 		return err
 	}
 	select {
@@ -132,13 +193,21 @@ func (c *control) writeControl(line []byte, spin time.Duration) error {
 	return nil
 }
 
-// closeStdin closes stdin once; a write blocked on a full pipe returns.
+// closeStdin closes stdin once the line being written (if any) is out;
+// later writes fail with ErrStdinClosed. Safe to call more than once.
 func (c *control) closeStdin() {
 	c.mu.Lock()
 	already := c.closed
 	c.closed = true
 	c.mu.Unlock()
 	if !already {
-		c.stdin.Close()
+		close(c.closing)
 	}
+}
+
+// killStdin closes stdin now: a write blocked on a full pipe (a CLI that
+// does not read, or is gone) returns.
+func (c *control) killStdin() {
+	c.closeStdin()
+	c.stdin.Close()
 }

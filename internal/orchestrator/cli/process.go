@@ -33,8 +33,10 @@ var ErrKill = errors.New("agent: claude CLI killed at once")
 // Goroutines, all ended before close returns:
 //   - supervise starts the CLI from an OS thread of its own and keeps it
 //     until the CLI is reaped;
-//   - writeStdin sends the initialize, if any, then the first user turn
-//     (stdin stays open: see input.go);
+//   - begin sends the initialize, if any, then the first user turn;
+//   - writeLoop owns stdin and writes its lines (input.go);
+//   - read reads stdout to its end, routing control lines and queueing the
+//     rest for the stream's consumer (reader.go);
 //   - drainStderr reads stderr to EOF into the tail buffer;
 //   - watchExit learns when the group leader has exited, without reaping it;
 //   - limitUnread pauses the group while the caller is too far behind;
@@ -43,8 +45,8 @@ var ErrKill = errors.New("agent: claude CLI killed at once")
 //     and once stdin is closed and stderr is at EOF, it is the only caller
 //     of cmd.Wait.
 //
-// stdout is read by the iterator's goroutine, maybe after the CLI is
-// reaped: the file keeps what the CLI wrote.
+// read may end after the CLI is reaped (a consumer that is slow to take
+// its messages holds it back, and the file keeps what the CLI wrote).
 type process struct {
 	cmd    *exec.Cmd
 	pid    int           // also the process group id; set by supervise before start returns
@@ -55,20 +57,17 @@ type process struct {
 	stdout io.ReadCloser // see newStdout
 	stderr *os.File
 
-	// lines is the reader of stdout once the stream reads it, and drain
-	// the Request's Drain: what the stream did not yield is given to it.
-	// Both are used by one goroutine at a time: the stream's, then the one
-	// that ends the process.
-	lines *lineReader
-	drain func(protocol.Message)
+	// inbox holds what read has read for the stream's consumer; what the
+	// consumer does not take goes to the Request's Drain.
+	inbox *inbox
+	idle  *watchdog
 
 	ctx  context.Context // ends when the caller's ctx ends or stop is called
 	stop context.CancelCauseFunc
 
 	ctl        *control      // stdin's writer and the control protocol
-	stdinDone  chan struct{} // writeStdin returned
-	stdoutOnce sync.Once
-	stdoutDone chan struct{} // stdout read to EOF (or discarded)
+	begun      chan struct{} // begin returned
+	stdoutDone chan struct{} // read returned: stdout read to its end
 	stderrDone chan struct{} // stderr read to EOF; tail final
 	exited     chan struct{} // leader exited, not reaped: the pgid is still ours
 	unreadDone chan struct{} // limitUnread returned
@@ -86,8 +85,9 @@ type process struct {
 
 // start starts the CLI at path with its own process group, pipes for stdin
 // and stderr, and newStdout's file or pipe for stdout. No shell is involved.
-// p.ctx is ctx; stop must cancel it.
-func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *Request, opt *Options) (*process, error) {
+// p.ctx is ctx; stop must cancel it. idle is reset by each line read, and
+// held while the CLI waits for the host.
+func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *Request, opt *Options, idle *watchdog) (*process, error) {
 	childOut, stdout, err := newStdout()
 	if err != nil {
 		return nil, err
@@ -119,15 +119,16 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		stderr:     files[2],
 		ctx:        ctx,
 		stop:       stop,
-		stdinDone:  make(chan struct{}),
+		begun:      make(chan struct{}),
 		stdoutDone: make(chan struct{}),
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
 		unreadDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		tail:       tailBuffer{max: opt.StderrTailBytes},
-		drain:      req.Drain,
-		ctl:        newControl(ctx, files[1], req.Handlers, opt.Callbacks, opt.ControlTimeout, req.Session),
+		inbox:      newInbox(req.Drain),
+		idle:       idle,
+		ctl:        newControl(ctx, files[1], req.Handlers, opt.Callbacks, idle, opt.ControlTimeout, req.Session),
 	}
 	started := make(chan error, 1)
 	opt.Tracker.add() // done by supervise once the process is reaped, or failed to start
@@ -140,7 +141,9 @@ func start(ctx context.Context, stop context.CancelCauseFunc, path string, req *
 		return nil, fmt.Errorf("agent: start claude CLI: %w", err)
 	}
 	stdout.exited, stdout.stopped, stdout.poke = p.exited, ctx.Done(), p.ctl.poke
-	go p.writeStdin(req.Prompt, req.Initialize)
+	go p.ctl.writeLoop()
+	go p.begin(req)
+	go p.read(opt.MaxLineBytes)
 	go p.drainStderr(opt.OnStderr, opt.Callbacks)
 	go p.watchExit()
 	go p.limitUnread(stdout, opt.MaxUnreadStdout)
@@ -155,27 +158,27 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// writeStdin sends the initialize request when there is one (and waits
-// for its answer), then the prompt as one stream-json user turn, and
-// leaves stdin open: the CLI reads turns until stdin closes, which the
-// stream does once it has read the turn's result (or the process is
-// stopped). A CLI that exits without reading makes the write fail: that
-// is reported by its exit, not here; a refused initialize stops the CLI.
-func (p *process) writeStdin(prompt string, initialize map[string]any) {
-	defer close(p.stdinDone)
+// begin sends the initialize request when there is one (and waits for its
+// answer), then the prompt as one stream-json user turn (a session may
+// have none yet), and leaves stdin open: the CLI reads turns until stdin
+// closes (input.go says when). A CLI that exits without reading makes the
+// write fail: that is reported by its exit, not here; a refused initialize
+// stops the CLI.
+func (p *process) begin(req *Request) {
+	defer close(p.begun)
 	var err error
-	if initialize != nil {
-		_, err = p.ctl.request(p.ctx, protocol.ControlInitialize, initialize)
+	if req.Initialize != nil {
+		_, err = p.ctl.request(p.ctx, protocol.ControlInitialize, req.Initialize)
 	}
 	close(p.ctl.ready) // turns may follow, or fail: the CLI is stopped
 	if err != nil {
 		p.stop(fmt.Errorf("agent: initialize the claude CLI: %w", err))
 		return
 	}
-	p.ctl.sendTurn(prompt) //nolint:errcheck // see above
+	if req.Prompt != "" || !req.Session {
+		p.ctl.sendTurn(p.ctx, req.Prompt) //nolint:errcheck // see above
+	}
 }
-
-func (p *process) closeStdin() { p.ctl.closeStdin() }
 
 // stderrBufSize is the read buffer of stderr: its lines are short, and a
 // longer one is handled in pieces.
@@ -258,13 +261,16 @@ func (p *process) supervise(started chan<- error, tracker *Tracker) {
 	case <-p.ctx.Done():
 		p.terminate()
 	}
-	p.ctl.end() // no answer can come now: the host's requests fail at once
+	if p.ctx.Err() != nil {
+		p.ctl.end() // stopped: the host's requests fail at once
+	} // else read ends them once it has read every answer the CLI wrote
 	// The leader is not reaped yet, so its pid still names our group.
 	p.group.kill()
 	p.count.EscapedKilled.Add(int64(killEscaped(envRunToken + "=" + p.token)))
-	p.closeStdin()
+	p.ctl.killStdin()
 	<-p.unreadDone
-	<-p.stdinDone
+	<-p.begun
+	<-p.ctl.writerDone
 	p.awaitStderr()
 	// Not waiting for stdout to be read: the CLI writes to a file of ours
 	// (or a pipe), which keeps what it holds once the CLI is reaped, so a
@@ -294,7 +300,7 @@ func (p *process) awaitStderr() {
 // CLI's own shutdown time). SIGCONT after SIGTERM lets a CLI paused by
 // limitUnread exit.
 func (p *process) terminate() {
-	p.closeStdin()
+	p.ctl.killStdin()
 	if errors.Is(context.Cause(p.ctx), ErrKill) {
 		p.group.kill()
 		<-p.exited
@@ -313,32 +319,12 @@ func (p *process) terminate() {
 	}
 }
 
-// discardStdout reads what is left of stdout (up to the CLI's exit),
-// giving its messages to p.drain, and closes it; safe to call more than
-// once.
+// discardStdout gives what the consumer has not taken, and what the CLI
+// writes until it ends, to the Request's Drain, and waits until stdout is
+// read to its end.
 func (p *process) discardStdout() {
-	p.stdoutOnce.Do(func() {
-		if p.drain != nil && p.lines != nil {
-			p.drainLines()
-		}
-		io.Copy(io.Discard, p.stdout) //nolint:errcheck // only draining
-		p.stdout.Close()
-		close(p.stdoutDone)
-	})
-}
-
-// drainLines gives the messages left in stdout to p.drain, up to the end
-// or a line it cannot read (the rest is discarded).
-func (p *process) drainLines() {
-	for {
-		line, err := p.lines.next()
-		if err != nil {
-			return
-		}
-		if msg, ok, err := decodeLine(line); ok && err == nil {
-			p.drain(msg)
-		}
-	}
+	p.inbox.leave()
+	<-p.stdoutDone
 }
 
 // finish waits for a CLI that has printed its result to exit, and stops it

@@ -81,6 +81,8 @@ type Request struct {
 	// Session keeps the CLI for more turns: the stream does not end at a
 	// result; the owner sends turns with Controller.SendTurn, and the stream
 	// ends once Controller.CloseInput has closed stdin and the CLI exits.
+	// A session's Prompt may be empty: then no turn is written until the
+	// first SendTurn.
 	Session bool
 	// OnStart, when set, is called with the CLI's Controller once the
 	// process has started, before its output is read, from the iterator's
@@ -124,9 +126,9 @@ type Options struct {
 	// SIGKILL. 0: 5 s.
 	GracePeriod time.Duration
 	// IdleTimeout stops the CLI when it writes no stdout line for this
-	// long (time spent in the caller's loop body does not count, but the
-	// time a control handler takes does, and so does the time a session
-	// waits between turns); the stream then ends with an error matching
+	// long while it has a turn to work on (the time the caller spends in
+	// its loop body, a control handler takes, or a session waits between
+	// turns does not count); the stream then ends with an error matching
 	// ErrIdleTimeout. 0: none.
 	IdleTimeout time.Duration
 	// Tracker, when set, counts the processes until they are reaped, so
@@ -142,8 +144,10 @@ type Options struct {
 	// paused (SIGSTOP) until the caller has read half of it (SIGCONT). The
 	// CLI's output the caller holds is at most about this, plus the line
 	// being assembled (up to MaxLineBytes), plus 1 MiB read but not yet
-	// given back to the kernel; a CLI writing fast can overshoot it by what
-	// it writes in a millisecond. Linux only (elsewhere stdout is a pipe,
+	// given back to the kernel, plus the decoded messages the reader of
+	// stdout holds ahead of the caller (lines of up to 1 MiB in all, or
+	// one longer line); a CLI writing fast can overshoot it by what it
+	// writes in a millisecond. Linux only (elsewhere stdout is a pipe,
 	// which bounds itself). 0: 4 MiB.
 	MaxUnreadStdout int64
 	// Counters, when set, is added to by every stream run with these

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"sync/atomic"
-	"time"
-
-	"github.com/benbjohnson/clock"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
@@ -37,7 +34,9 @@ var errReused = errors.New("agent: a stream can be ranged over only once")
 //   - an overlong line yields (nil, *protocol.LineTooLongError).
 //
 // Control lines (requests and answers of the control protocol) are never
-// yielded: they go to the CLI's Controller and Request.Handlers. With
+// yielded: the reader of stdout (reader.go) hands them to the CLI's
+// Controller and Request.Handlers as they come, while the caller may be in
+// its loop body. With
 // Request.Session the stream does not end at a result: it goes on with the
 // turns Controller.SendTurn writes, and ends once Controller.CloseInput
 // closed stdin and the CLI exited (cleanly with code 0 after the last
@@ -105,7 +104,7 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			stop(fmt.Errorf("%w: no output for %s", protocol.ErrIdleTimeout, opt.IdleTimeout))
 		})
 		defer idle.stop()
-		p, err = start(pctx, stop, path, &req, &opt)
+		p, err = start(pctx, stop, path, &req, &opt, idle)
 		if err != nil {
 			stop(nil)
 			yield(nil, err)
@@ -114,68 +113,55 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 		if req.OnStart != nil {
 			req.OnStart(&Controller{c: p.ctl})
 		}
-		run(ctx, p, opt.MaxLineBytes, idle, yield, &st)
+		run(ctx, p, yield, &st)
 	}
 }
 
 // runState is how far run got, for the stream's cleanup.
 type runState struct {
-	sawResult bool    // a result was yielded
-	reaped    bool    // the CLI is reaped: the stream ran to its natural end
-	prevCost  float64 // the process's cumulative cost at the last result
+	sawResult bool // a result was yielded
+	reaped    bool // the CLI is reaped: the stream ran to its natural end
 }
 
-// run reads p's stdout and yields messages, then the final error if any.
-func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield func(protocol.Message, error) bool, st *runState) {
-	lines := newLineReader(p.stdout, maxLine)
-	p.lines = lines // what this loop does not yield is drained from it
+// run yields the messages the reader of stdout has for the consumer, then
+// the final error if any. This is the policy: a one-shot stream ends at
+// its result, a session's goes on to the CLI's exit.
+func run(ctx context.Context, p *process, yield func(protocol.Message, error) bool, st *runState) {
+	// give yields one message or error; the consumer's time in its loop
+	// body does not count as the CLI's silence.
+	give := func(msg protocol.Message, err error) bool {
+		p.idle.hold()
+		defer p.idle.release()
+		return yield(msg, err)
+	}
 	for {
-		line, err := lines.next()
-		if err != nil {
-			var tooLong *protocol.LineTooLongError
-			if errors.As(err, &tooLong) {
-				p.stop(err)
+		it, ok, err := p.inbox.take()
+		if !ok {
+			if err != nil { // a line too long: the CLI is stopped
 				yield(nil, err)
 				return
 			}
-			break // EOF, stopped, or stdout closed under us: the end either way
+			break // stdout is at its end: the CLI exited, or was stopped
 		}
-		idle.reset()
-		msg, ok, err := decodeLine(line)
-		if !ok {
-			continue // noise, e.g. a warning printed on stdout
-		}
-		if p.ctx.Err() != nil || ctx.Err() != nil {
+		if ctx.Err() != nil || (p.ctx.Err() != nil && !p.inbox.failed()) {
 			// Stopping: report why, not more messages (ctx reaches p.ctx a
 			// moment later). This one is drained like those after it.
-			if err == nil && p.drain != nil {
-				p.drain(msg)
+			if it.err == nil && p.inbox.drain != nil {
+				p.inbox.drain(it.msg)
 			}
 			break
 		}
-		switch msg.(type) {
-		case *protocol.ControlRequest, *protocol.ControlResponse, *protocol.ControlCancel:
-			p.ctl.route(msg) // the transport's business: never yielded
-			idle.reset()
-			continue
-		}
-		idle.stop() // the caller's time does not count as idle
-		if err != nil {
-			if !yield(nil, err) {
+		if it.err != nil {
+			if !give(nil, it.err) {
 				return
 			}
-			idle.reset()
 			continue
 		}
-		res, isResult := msg.(*protocol.ResultMessage)
-		if isResult {
-			res.TurnCostUSD = turnCost(res, &st.prevCost)
-		}
-		if !yield(msg, nil) {
+		if !give(it.msg, nil) {
 			return
 		}
+		res, isResult := it.msg.(*protocol.ResultMessage)
 		if !isResult {
-			idle.reset()
 			continue
 		}
 		// The turn's outcome. A one-shot stream ends here, whatever the
@@ -183,29 +169,22 @@ func run(ctx context.Context, p *process, maxLine int, idle *watchdog, yield fun
 		// and how the CLI ends after it (exit 1 after an error result, or
 		// stopped while lingering) changes nothing; a session goes on.
 		st.sawResult = true
-		session := p.ctl.resultDone()
-		if !session {
-			p.closeStdin() // the one turn is done: the CLI exits
-		}
-		if res.IsError && !yield(nil, protocol.ResultError(res)) {
+		if res.IsError && !give(nil, protocol.ResultError(res)) {
 			return
 		}
-		if session {
-			idle.reset()
+		if p.ctl.session {
 			continue // the CLI waits for the next turn
 		}
 		p.finish()
 		st.reaped = true
 		return
 	}
-	idle.stop()
 	switch {
 	case ctx.Err() != nil:
 		yield(nil, ctxError(ctx))
 	case p.ctx.Err() != nil:
 		yield(nil, context.Cause(p.ctx))
 	default:
-		p.discardStdout()
 		<-p.done
 		st.reaped = true
 		if p.ctl.session && st.sawResult && p.ctl.endedByOwner() && p.state != nil && p.state.ExitCode() == 0 {
@@ -249,38 +228,4 @@ func ctxError(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", err, cause)
 	}
 	return err
-}
-
-// watchdog runs a function when it has not been reset for its timeout. The
-// zero timeout makes every method a no-op. Methods are called from the
-// iterator's goroutine only.
-type watchdog struct {
-	clock   clock.Clock
-	timeout time.Duration
-	timer   *clock.Timer
-}
-
-func newWatchdog(c clock.Clock, timeout time.Duration) *watchdog {
-	return &watchdog{clock: c, timeout: timeout}
-}
-
-// arm starts the countdown; fire runs in its own goroutine.
-func (w *watchdog) arm(fire func()) {
-	if w.timeout > 0 {
-		w.timer = w.clock.AfterFunc(w.timeout, fire)
-	}
-}
-
-// reset restarts the countdown.
-func (w *watchdog) reset() {
-	if w.timer != nil {
-		w.timer.Reset(w.timeout)
-	}
-}
-
-// stop pauses the countdown until the next reset.
-func (w *watchdog) stop() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
 }
