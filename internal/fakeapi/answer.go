@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +36,9 @@ const DefaultText = "fake answer"
 // copies are independent, and it is safe to share one between goroutines.
 type Answer struct {
 	kind       answerKind
-	text       string // kindText: the text; kindToolUse: the Bash command
+	text       string // kindText: the text; kindToolUse: the Bash command (with tool "")
+	tool       string // kindToolUse: the tool's name, "" for Bash
+	input      string // kindToolUse with a tool: its input, as JSON
 	status     int    // kindError
 	errType    string // kindError
 	headers    map[string]string
@@ -63,6 +66,27 @@ func Text(s string) Answer {
 // request carrying the tool_result, answered by the next answer in the queue.
 func ToolUse(command string) Answer {
 	return Answer{kind: kindToolUse, text: command}
+}
+
+// ToolCall answers with one tool_use block that asks the CLI to call the
+// tool name with input (marshalled to JSON; it panics if that fails), with
+// stop_reason tool_use: e.g. ToolCall("StructuredOutput", v), the tool the
+// CLI offers the model under --json-schema.
+func ToolCall(name string, input any) Answer {
+	b, err := json.Marshal(input)
+	if err != nil {
+		panic("fakeapi: ToolCall input: " + err.Error())
+	}
+	return Answer{kind: kindToolUse, tool: name, input: string(b)}
+}
+
+// toolUse is the name and the JSON input of a tool_use answer.
+func (a Answer) toolUse() (name string, input json.RawMessage) {
+	if a.tool == "" {
+		b, _ := json.Marshal(map[string]string{"command": a.text})
+		return "Bash", b
+	}
+	return a.tool, json.RawMessage(a.input)
 }
 
 // Error answers with the HTTP status and the Messages API error body
@@ -149,6 +173,10 @@ func (a Answer) String() string {
 	var s string
 	switch a.kind {
 	case kindToolUse:
+		if a.tool != "" {
+			s = fmt.Sprintf("tool_use(%s %s)", a.tool, a.input)
+			break
+		}
 		s = fmt.Sprintf("tool_use(%q)", a.text)
 	case kindError:
 		s = fmt.Sprintf("error(%d)", a.status)

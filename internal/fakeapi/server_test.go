@@ -162,6 +162,24 @@ func TestToolUseStream(t *testing.T) {
 	assert.Equal(t, "tool_use", evs[len(evs)-2].data["delta"].(map[string]any)["stop_reason"])
 }
 
+func TestToolCallStream(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New(t, fakeapi.ToolCall("StructuredOutput", map[string]any{"name": "Ada"}))
+	resp, err := post(t, client(t), srv, "m", true)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	evs, err := readSSE(resp.Body)
+	require.NoError(t, err)
+
+	block := evs[1].data["content_block"].(map[string]any)
+	assert.Equal(t, "tool_use", block["type"])
+	assert.Equal(t, "StructuredOutput", block["name"])
+	input, _ := deltas(evs)
+	assert.JSONEq(t, `{"name":"Ada"}`, input)
+	assert.Equal(t, "tool_use", evs[len(evs)-2].data["delta"].(map[string]any)["stop_reason"])
+	assert.Equal(t, `tool_use(StructuredOutput {"name":"Ada"})`, fakeapi.ToolCall("StructuredOutput", map[string]any{"name": "Ada"}).String())
+}
+
 func TestNonStreamingAnswer(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t, fakeapi.Text("whole").WithUsage(3, 4), fakeapi.ToolUse("ls"))

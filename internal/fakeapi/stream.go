@@ -93,7 +93,8 @@ func (st *stream) message() map[string]any {
 	stop := "end_turn"
 	if a.kind == kindToolUse {
 		stop = "tool_use"
-		block = map[string]any{"type": "tool_use", "id": st.toolID, "name": "Bash", "input": map[string]string{"command": a.text}}
+		name, input := a.toolUse()
+		block = map[string]any{"type": "tool_use", "id": st.toolID, "name": name, "input": input}
 	} else {
 		block = map[string]any{"type": "text", "text": a.text}
 	}
@@ -189,10 +190,10 @@ func (st *stream) events() []event {
 	stop := "end_turn"
 	if a.kind == kindToolUse {
 		stop = "tool_use"
-		input, _ := json.Marshal(map[string]string{"command": a.text})
+		name, input := a.toolUse()
 		evs = append(evs, event{"content_block_start", map[string]any{
 			"type": "content_block_start", "index": 0,
-			"content_block": map[string]any{"type": "tool_use", "id": st.toolID, "name": "Bash", "input": map[string]any{}},
+			"content_block": map[string]any{"type": "tool_use", "id": st.toolID, "name": name, "input": map[string]any{}},
 		}})
 		for _, part := range chunks(string(input), a.chunkBytes) {
 			evs = append(evs, event{"content_block_delta", map[string]any{

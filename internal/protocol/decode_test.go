@@ -113,6 +113,10 @@ func TestDecodeKinds(t *testing.T) {
 			Subtype: "success", IsError: true, APIErrorStatus: 529, DurationMS: 31000, DurationAPIMS: 30500,
 			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed", CostKnown: true,
 		}},
+		{"result with structured output", `{"type":"result","subtype":"success","num_turns":2,"result":"{\"age\":36}","structured_output":{"age":36,"name":"Ada"}}`, &ResultMessage{
+			Subtype: "success", NumTurns: 2, Result: `{"age":36}`, StructuredOutput: json.RawMessage(`{"age":36,"name":"Ada"}`),
+		}},
+		{"result with null structured output", `{"type":"result","subtype":"success","structured_output":null}`, &ResultMessage{Subtype: "success"}},
 		{"api_retry 429", lineAPIRetry, &SystemMessage{
 			Subtype: "api_retry", SessionID: "s1", UUID: "x1",
 			APIRetry: &APIRetry{Attempt: 1, MaxRetries: 10, RetryDelayMS: 7000, ErrorStatus: 429, Error: "rate_limit"},

@@ -189,6 +189,11 @@ type ResultMessage struct {
 	ModelUsage     map[string]ModelUsage
 	StopReason     string
 	TerminalReason string
+	// StructuredOutput is the run's answer as JSON matching the schema
+	// given with --json-schema (the CLI has the model call its
+	// StructuredOutput tool, and puts that call's input here); nil when
+	// the run had no schema, or gave no such answer (JSON null included).
+	StructuredOutput json.RawMessage
 }
 
 // Usage counts the tokens of a message or a run.

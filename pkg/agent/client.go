@@ -71,11 +71,13 @@ func New(cfg Config) (*Client, error) {
 // background, and keeps its MaxConcurrent slot until it is gone; Close
 // waits for it.
 func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
-	req := cli.Request{Prompt: prompt}
+	o := Options{Env: map[string]string{}}
 	for _, opt := range opts {
-		opt(&req)
+		if opt != nil {
+			opt(&o)
+		}
 	}
-	return c.orch.Query(ctx, req)
+	return c.orch.Query(ctx, o.request(prompt))
 }
 
 // Run drains one Query and returns its result message (nil when none

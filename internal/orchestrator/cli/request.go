@@ -41,18 +41,48 @@ type Request struct {
 	// MCPConfig becomes --mcp-config (JSON, or a file); a server of type
 	// "sdk" in it is reached through mcp_message control requests.
 	MCPConfig string
+	// MCPConfigs (JSON, or files) each become one more --mcp-config, after
+	// MCPConfig's; StrictMCPConfig adds --strict-mcp-config.
+	MCPConfigs      []string
+	StrictMCPConfig bool
 	// MaxBudgetUSD becomes --max-budget-usd when > 0.
 	MaxBudgetUSD float64
 	// PartialMessages adds --include-partial-messages: the stream then
 	// carries StreamEvents.
 	PartialMessages bool
+	// SystemPromptFile, AppendSystemPromptFile, Settings, Agents,
+	// JSONSchema, Effort and SessionID become --system-prompt-file,
+	// --append-system-prompt-file, --settings, --agents, --json-schema,
+	// --effort and --session-id when not empty.
+	SystemPromptFile, AppendSystemPromptFile string
+	Settings, Agents, JSONSchema             string
+	Effort, SessionID                        string
+	// FallbackModels become --fallback-model, comma-separated, when not
+	// empty.
+	FallbackModels []string
+	// AddDirs each become one --add-dir.
+	AddDirs []string
+	// SettingSources becomes --setting-sources, comma-separated, when not
+	// nil (empty: load no settings source).
+	SettingSources []string
+	// Tools becomes --tools, comma-separated, when not nil (empty: no
+	// tools at all).
+	Tools []string
+	// Continue, ForkSession, NoSessionPersistence and IncludeHookEvents add
+	// --continue, --fork-session, --no-session-persistence and
+	// --include-hook-events.
+	Continue, ForkSession, NoSessionPersistence, IncludeHookEvents bool
+	// ExtraArgs go last, as they are: flags of the CLI's that Request has
+	// no field for, each "--flag" or "--flag=value", none that SetsFlag
+	// names.
+	ExtraArgs []string
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
-	// BadEnvKeys holds the keys given to WithEnv that no "KEY=VALUE"
-	// entry can carry (empty, or with '=' in them), which Env cannot
-	// show: the orchestrator refuses a request that has any.
-	BadEnvKeys []string
+	// OptionError, when set, is a problem the caller's options had that
+	// no field can show (a WithEnv key holding '=', a JSON schema that
+	// does not marshal): the orchestrator refuses the request with it.
+	OptionError error
 	// Reaped, when set, is called exactly once per Stream that is ranged
 	// over, after its last yield: once the CLI is reaped and every
 	// goroutine of the stream has ended (a user callback still running is
@@ -231,14 +261,61 @@ func (r *Request) args() []string {
 	add("--resume", r.Resume)
 	add("--permission-prompt-tool", r.PermissionPromptTool)
 	add("--mcp-config", r.MCPConfig)
+	for _, c := range r.MCPConfigs {
+		add("--mcp-config", c)
+	}
 	if r.MaxBudgetUSD > 0 {
 		add("--max-budget-usd", strconv.FormatFloat(r.MaxBudgetUSD, 'f', -1, 64))
 	}
-	if r.PartialMessages {
-		args = append(args, "--include-partial-messages")
+	flag := func(name string, on bool) {
+		if on {
+			args = append(args, name)
+		}
 	}
-	return args
+	flag("--include-partial-messages", r.PartialMessages)
+	flag("--strict-mcp-config", r.StrictMCPConfig)
+	add("--system-prompt-file", r.SystemPromptFile)
+	add("--append-system-prompt-file", r.AppendSystemPromptFile)
+	add("--fallback-model", strings.Join(r.FallbackModels, ","))
+	for _, d := range r.AddDirs {
+		add("--add-dir", d)
+	}
+	add("--settings", r.Settings)
+	if r.SettingSources != nil {
+		args = append(args, "--setting-sources="+strings.Join(r.SettingSources, ","))
+	}
+	add("--agents", r.Agents)
+	add("--json-schema", r.JSONSchema)
+	add("--effort", r.Effort)
+	if r.Tools != nil {
+		args = append(args, "--tools="+strings.Join(r.Tools, ","))
+	}
+	add("--session-id", r.SessionID)
+	flag("--continue", r.Continue)
+	flag("--fork-session", r.ForkSession)
+	flag("--no-session-persistence", r.NoSessionPersistence)
+	flag("--include-hook-events", r.IncludeHookEvents)
+	return append(args, r.ExtraArgs...)
 }
+
+// sdkFlags are the flags args sets, under every name the CLI knows them
+// by: Request.ExtraArgs may name none of them.
+var sdkFlags = map[string]bool{
+	"-p": true, "--print": true, "--output-format": true, "--verbose": true, "--input-format": true,
+	"--model": true, "--system-prompt": true, "--append-system-prompt": true, "--max-turns": true,
+	"--allowedTools": true, "--allowed-tools": true, "--disallowedTools": true, "--disallowed-tools": true,
+	"--permission-mode": true, "-r": true, "--resume": true, "--permission-prompt-tool": true,
+	"--mcp-config": true, "--strict-mcp-config": true, "--max-budget-usd": true,
+	"--include-partial-messages": true, "--system-prompt-file": true, "--append-system-prompt-file": true,
+	"--fallback-model": true, "--add-dir": true, "--settings": true, "--setting-sources": true,
+	"--agents": true, "--json-schema": true, "--effort": true, "--tools": true, "--session-id": true,
+	"-c": true, "--continue": true, "--fork-session": true, "--no-session-persistence": true,
+	"--include-hook-events": true,
+}
+
+// SetsFlag reports whether the SDK sets flag itself (e.g. "--model"),
+// from a field of Request or always, so that an extra argument must not.
+func SetsFlag(flag string) bool { return sdkFlags[flag] }
 
 // envNested is set by Claude Code in the shells it runs; it must not leak
 // into the CLI started here, which would take itself for a nested session.
