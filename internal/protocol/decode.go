@@ -69,22 +69,23 @@ func decodeAs(typ string, line []byte) (Message, error) {
 		}
 		cost, costKnown := usdAmount(w.TotalCostUSD)
 		return &ResultMessage{
-			raw:            raw{line},
-			Subtype:        w.Subtype,
-			IsError:        w.IsError,
-			APIErrorStatus: w.APIErrorStatus,
-			DurationMS:     int64(w.DurationMS),
-			DurationAPIMS:  int64(w.DurationAPIMS),
-			NumTurns:       w.NumTurns,
-			Result:         w.Result,
-			SessionID:      w.SessionID,
-			UUID:           w.UUID,
-			TotalCostUSD:   cost,
-			CostKnown:      costKnown,
-			Usage:          w.Usage,
-			ModelUsage:     w.ModelUsage,
-			StopReason:     w.StopReason,
-			TerminalReason: w.TerminalReason,
+			raw:              raw{line},
+			Subtype:          w.Subtype,
+			IsError:          w.IsError,
+			APIErrorStatus:   w.APIErrorStatus,
+			DurationMS:       int64(w.DurationMS),
+			DurationAPIMS:    int64(w.DurationAPIMS),
+			NumTurns:         w.NumTurns,
+			Result:           w.Result,
+			SessionID:        w.SessionID,
+			UUID:             w.UUID,
+			TotalCostUSD:     cost,
+			CostKnown:        costKnown,
+			Usage:            w.Usage,
+			ModelUsage:       w.ModelUsage,
+			StopReason:       w.StopReason,
+			TerminalReason:   w.TerminalReason,
+			StructuredOutput: w.StructuredOutput,
 		}, nil
 	case TypeRateLimitEvent:
 		var w rateLimitWire
@@ -261,20 +262,21 @@ type userWire[C any] struct {
 }
 
 type resultWire struct {
-	Subtype        string                `json:"subtype"`
-	IsError        bool                  `json:"is_error"`
-	APIErrorStatus int                   `json:"api_error_status"`
-	DurationMS     float64               `json:"duration_ms"`
-	DurationAPIMS  float64               `json:"duration_api_ms"`
-	NumTurns       int                   `json:"num_turns"`
-	Result         string                `json:"result"`
-	SessionID      string                `json:"session_id"`
-	UUID           string                `json:"uuid"`
-	TotalCostUSD   json.RawMessage       `json:"total_cost_usd"` // see usdAmount
-	Usage          Usage                 `json:"usage"`
-	ModelUsage     map[string]ModelUsage `json:"modelUsage"`
-	StopReason     string                `json:"stop_reason"`
-	TerminalReason string                `json:"terminal_reason"`
+	Subtype          string                `json:"subtype"`
+	IsError          bool                  `json:"is_error"`
+	APIErrorStatus   int                   `json:"api_error_status"`
+	DurationMS       float64               `json:"duration_ms"`
+	DurationAPIMS    float64               `json:"duration_api_ms"`
+	NumTurns         int                   `json:"num_turns"`
+	Result           string                `json:"result"`
+	SessionID        string                `json:"session_id"`
+	UUID             string                `json:"uuid"`
+	TotalCostUSD     json.RawMessage       `json:"total_cost_usd"` // see usdAmount
+	Usage            Usage                 `json:"usage"`
+	ModelUsage       map[string]ModelUsage `json:"modelUsage"`
+	StopReason       string                `json:"stop_reason"`
+	TerminalReason   string                `json:"terminal_reason"`
+	StructuredOutput json.RawMessage       `json:"structured_output"`
 }
 
 type rateLimitWire struct {

@@ -113,6 +113,9 @@ func TestDecodeKinds(t *testing.T) {
 			Subtype: "success", IsError: true, APIErrorStatus: 529, DurationMS: 31000, DurationAPIMS: 30500,
 			NumTurns: 1, Result: "API Error: 529 Overloaded", SessionID: "s1", TerminalReason: "completed", CostKnown: true,
 		}},
+		{"result with structured_output", `{"type":"result","subtype":"success","result":"{}","structured_output":{"answer":42}}`, &ResultMessage{
+			Subtype: "success", Result: "{}", StructuredOutput: json.RawMessage(`{"answer":42}`),
+		}},
 		{"api_retry 429", lineAPIRetry, &SystemMessage{
 			Subtype: "api_retry", SessionID: "s1", UUID: "x1",
 			APIRetry: &APIRetry{Attempt: 1, MaxRetries: 10, RetryDelayMS: 7000, ErrorStatus: 429, Error: "rate_limit"},

@@ -189,6 +189,9 @@ type ResultMessage struct {
 	ModelUsage     map[string]ModelUsage
 	StopReason     string
 	TerminalReason string
+	// StructuredOutput is the run's structured_output as raw JSON (written
+	// when the CLI was given a JSON schema for its answer); nil when absent.
+	StructuredOutput json.RawMessage
 }
 
 // Usage counts the tokens of a message or a run.
