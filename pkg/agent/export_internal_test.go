@@ -103,3 +103,32 @@ func TestDefaultClassifyOnAgentTypes(t *testing.T) {
 	assert.Equal(t, OutcomeSuccess, DefaultClassify(&ResultMessage{Subtype: "success"}, nil))
 	assert.Equal(t, OutcomeIgnored, DefaultClassify(&ResultMessage{IsError: true, APIErrorStatus: 429}, nil))
 }
+
+// BenchmarkExportMessage is the boundary's cost per message, beside
+// decoding it: an assistant message of two blocks, and a result.
+func BenchmarkExportMessage(b *testing.B) {
+	lines := map[string]string{
+		"assistant": `{"type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"tu1","name":"Bash","input":{"command":"ls"}}],"stop_reason":"tool_use","usage":{"input_tokens":3,"output_tokens":4}},"session_id":"s1","uuid":"a1"}`,
+		"result":    `{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"done","session_id":"s1","total_cost_usd":0.25,"usage":{"output_tokens":9},"modelUsage":{"claude-sonnet-4-5":{"outputTokens":9,"costUSD":0.25}}}`,
+	}
+	for name, line := range lines {
+		msg, err := protocol.Decode([]byte(line))
+		require.NoError(b, err)
+		b.Run(name+"/decode", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := protocol.Decode([]byte(line)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/export", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if exportMessage(msg) == nil {
+					b.Fatal("nil")
+				}
+			}
+		})
+	}
+}
