@@ -10,9 +10,7 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/thejerf/suture/v4"
 
-	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
-	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
 )
@@ -71,13 +69,18 @@ func New(cfg Config) (*Client, error) {
 // background, and keeps its MaxConcurrent slot until it is gone; Close
 // waits for it.
 func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
+	return exportStream(c.orch.Query(ctx, request(prompt, opts)))
+}
+
+// request is the CLI request of a query.
+func request(prompt string, opts []Option) cli.Request {
 	o := Options{Env: map[string]string{}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
 		}
 	}
-	return c.orch.Query(ctx, o.request(prompt))
+	return o.request(prompt)
 }
 
 // Run drains one Query and returns its result message (nil when none
@@ -87,101 +90,14 @@ func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.
 // every one.
 func (c *Client) Run(ctx context.Context, prompt string, opts ...Option) (*ResultMessage, error) {
 	var end orchestrator.Ending
-	for msg, err := range c.Query(ctx, prompt, opts...) {
-		end.Observe(msg, err)
+	for msg, err := range c.orch.Query(ctx, request(prompt, opts)) {
+		end.Observe(msg, err) // only the result and the error are converted
 	}
-	return end.Result, end.Err()
-}
-
-// State is the circuit breaker's state.
-type State = breaker.State
-
-// The breaker states.
-const (
-	StateClosed   = breaker.StateClosed
-	StateOpen     = breaker.StateOpen
-	StateHalfOpen = breaker.StateHalfOpen
-)
-
-type (
-	// LimiterStats is a snapshot of the rate limiter: MinuteTokens and
-	// HourTokens left per window, SpentUSD charged and ReservedUSD reserved
-	// in the last hour, BudgetUSD and QueryBudgetUSD (a query's default cap),
-	// InFlight and Queued queries, PausedUntil, Admitted and Refused counts.
-	// A limit that is off reads Unlimited (MinuteTokens, HourTokens,
-	// BudgetUSD, QueryBudgetUSD).
-	LimiterStats = limiter.Stats
-	// BreakerStats is a snapshot of the circuit breaker: state, consecutive
-	// and total counts, refusals, the time of the next half-open.
-	BreakerStats = breaker.Stats
-)
-
-// Stats is a snapshot of the client's guards.
-type Stats struct {
-	Limiter  LimiterStats
-	Breaker  BreakerStats
-	InFlight int // CLI processes admitted and not yet settled
-	Queued   int // callers waiting for admission
-	// Callbacks counts what befell the user's callbacks.
-	Callbacks CallbackStats
-	// Processes counts what the client did to CLI processes to protect
-	// the host.
-	Processes ProcessStats
-}
-
-// CallbackStats counts the calls of the user's callbacks (Config.Stderr,
-// Config.Classify, the Logger's handler), which the client runs
-// recovered, off its own paths, and waits for at most StopGracePeriod in
-// Close.
-type CallbackStats struct {
-	Panics   int64 // calls that panicked, recovered
-	TimedOut int64 // Classify calls not answered within a second: the query counted as a failure
-	Running  int64 // calls running now
-	// Abandoned counts calls still running when Close stopped waiting for
-	// them: the only goroutines of the client that outlive Close.
-	Abandoned int64
-	// StderrDropped counts stderr lines not given to Config.Stderr because
-	// it fell behind (the stderr tail of a *ProcessError has them all).
-	StderrDropped int64
-}
-
-// ProcessStats counts what the client did to CLI processes.
-type ProcessStats struct {
-	// EscapedKilled counts descendants of a CLI found outside its process
-	// group when its query ended (setsid, a daemon), and killed.
-	EscapedKilled int64
-	// StdoutPauses counts the times a CLI was paused (SIGSTOP) because its
-	// caller had not read 4 MiB of its output; it resumes once half is read.
-	StdoutPauses int64
-	// MaxUnreadStdoutBytes is the most output any CLI had written that its
-	// caller had not read yet.
-	MaxUnreadStdoutBytes int64
-}
-
-// Stats returns a snapshot of the limiter and the breaker. After Close it
-// reports nothing in flight, queued or reserved.
-func (c *Client) Stats() Stats {
-	s := c.orch.Stats()
-	if c.orch.Closed() {
-		// The guards' snapshots date from when they closed, before a query
-		// whose caller was in its loop body then (Close does not wait for
-		// those) has settled.
-		s.Limiter.InFlight, s.Limiter.Queued, s.Limiter.ReservedUSD = 0, 0, 0
-		s.Breaker.Probes = 0
+	var result *ResultMessage
+	if end.Result != nil {
+		result = exportResult(end.Result)
 	}
-	cb, pc := c.orch.CallbackStats(), c.orch.CLICounters()
-	return Stats{
-		Limiter: s.Limiter, Breaker: s.Breaker, InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued,
-		Callbacks: CallbackStats{
-			Panics: cb.Panics, TimedOut: cb.TimedOut, Running: cb.Running, Abandoned: cb.Abandoned,
-			StderrDropped: pc.StderrDropped.Load(),
-		},
-		Processes: ProcessStats{
-			EscapedKilled:        pc.EscapedKilled.Load(),
-			StdoutPauses:         pc.StdoutPauses.Load(),
-			MaxUnreadStdoutBytes: pc.MaxUnreadStdout.Load(),
-		},
-	}
+	return result, exportError(end.Err())
 }
 
 // ClearPause lifts at once a pause the API imposed on later queries (after

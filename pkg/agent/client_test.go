@@ -141,7 +141,7 @@ func TestBudgetExhaustedRollsOffAfterAnHour(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrBudgetExhausted)
 	var rejected *agent.RejectedError
 	require.ErrorAs(t, err, &rejected)
-	assert.Equal(t, "budget", rejected.Limit)
+	assert.Equal(t, agent.LimitBudget, rejected.Limit)
 	assert.Equal(t, time.Hour, rejected.RetryAfter)
 
 	mock.Add(time.Hour)

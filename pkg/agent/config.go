@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -10,6 +12,7 @@ import (
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
 
 // Config configures a Client. The zero value of every field means its
@@ -118,15 +121,34 @@ type CircuitBreakerConfig struct {
 	Disabled bool
 }
 
-// Outcome is what a finished query tells the circuit breaker.
-type Outcome = breaker.Outcome
+// Outcome is what a finished query tells the circuit breaker. The zero
+// value is OutcomeSuccess.
+type Outcome int
 
 // The three outcomes.
 const (
-	OutcomeSuccess = breaker.Success
-	OutcomeFailure = breaker.Failure
-	OutcomeIgnored = breaker.Ignored
+	// OutcomeSuccess counts towards closing the circuit and resets the
+	// run of consecutive failures.
+	OutcomeSuccess Outcome = iota
+	// OutcomeFailure counts towards opening the circuit.
+	OutcomeFailure
+	// OutcomeIgnored counts neither way: the query said nothing about the
+	// backend's health.
+	OutcomeIgnored
 )
+
+// String returns "success", "failure" or "ignored".
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeSuccess:
+		return "success"
+	case OutcomeFailure:
+		return "failure"
+	case OutcomeIgnored:
+		return "ignored"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
 
 // DefaultClassify is the default Config.Classify: failures are crashes,
 // timeouts, bad output and API statuses >= 500 (529 included); 4xx statuses
@@ -134,7 +156,52 @@ const (
 // invalid requests, error_max_turns and error_max_budget_usd are ignored; a
 // result without is_error is a success.
 func DefaultClassify(result *ResultMessage, err error) Outcome {
-	return orchestrator.Classify(result, err)
+	return exportOutcome(orchestrator.Classify(importResult(result), importAPIError(err)))
+}
+
+// classifier adapts a user's Config.Classify to the orchestrator's
+// types: it gets a copy of the result, and the error as a query returns it.
+func classifier(classify func(*ResultMessage, error) Outcome) orchestrator.Classifier {
+	return func(r *protocol.ResultMessage, err error) breaker.Outcome {
+		var result *ResultMessage
+		if r != nil {
+			result = exportResult(r)
+		}
+		return importOutcome(classify(result, exportError(err)))
+	}
+}
+
+// importAPIError makes an *APIError in err visible to the orchestrator's
+// classifier, which looks for its internal form.
+func importAPIError(err error) error {
+	var a *APIError
+	var in *protocol.APIError
+	if errors.As(err, &a) && !errors.As(err, &in) {
+		return errors.Join(err, a.internal())
+	}
+	return err
+}
+
+func exportOutcome(o breaker.Outcome) Outcome {
+	switch o {
+	case breaker.Success:
+		return OutcomeSuccess
+	case breaker.Failure:
+		return OutcomeFailure
+	}
+	return OutcomeIgnored
+}
+
+// importOutcome is the breaker's outcome; one out of range counts as a
+// failure.
+func importOutcome(o Outcome) breaker.Outcome {
+	switch o {
+	case OutcomeSuccess:
+		return breaker.Success
+	case OutcomeIgnored:
+		return breaker.Ignored
+	}
+	return breaker.Failure
 }
 
 // DefaultConfig returns the defaults spelled out: 60 queries a minute, 1000
@@ -171,7 +238,7 @@ func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
 	cb := c.CircuitBreaker
 	var classify orchestrator.Classifier
 	if c.Classify != nil {
-		classify = orchestrator.Classifier(c.Classify)
+		classify = classifier(c.Classify)
 	}
 	return orchestrator.Config{
 		Limiter: lim,

@@ -4,29 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 
-	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakecli"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
 )
 
-// A client streams a query's messages as they arrive. Here this test binary
-// stands in for the claude CLI; in a program, leave CLIPath empty to find
-// the installed one.
-func Example() {
-	cfg := agent.DefaultConfig()
-	cfg.CLIPath = fakeCLIPath()
-	c, err := agent.New(cfg)
+// These examples need the claude CLI (and credentials), so they have no
+// Output comment: go test compiles them but does not run them.
+// TestExamples runs them against a fake Messages API and checks what they
+// print.
+
+// Query streams a run's messages as they arrive.
+func ExampleClient_Query() {
+	c, err := agent.New(agent.DefaultConfig()) // finds claude in $CLAUDE_CLI_PATH, PATH or the usual places
 	if err != nil {
-		log.Fatal(err) // e.g. agent.ErrCLINotFound, with the npm command to install it
+		fmt.Println(err) // e.g. agent.ErrCLINotFound, with the npm command to install it
+		return
 	}
 	defer c.Close()
 
-	for msg, err := range c.Query(context.TODO(), "Say hello", play(fakecli.Success("Hello!", 0.0002))) {
+	for msg, err := range c.Query(context.Background(), "Say hello") {
 		var rejected *agent.RejectedError
 		switch {
 		case errors.As(err, &rejected):
-			fmt.Println("refused, retry after", rejected.RetryAfter)
+			fmt.Printf("refused (%s), retry after %v\n", rejected.Limit, rejected.RetryAfter)
 			return
 		case err != nil:
 			fmt.Println("error:", err)
@@ -34,7 +34,9 @@ func Example() {
 		}
 		switch m := msg.(type) {
 		case *agent.SystemMessage:
-			fmt.Println("system:", m.Subtype)
+			if m.Init != nil {
+				fmt.Println("session started")
+			}
 		case *agent.AssistantMessage:
 			for _, block := range m.Content {
 				if text, ok := block.(*agent.TextBlock); ok {
@@ -42,13 +44,78 @@ func Example() {
 				}
 			}
 		case *agent.ResultMessage:
-			fmt.Printf("result: %s (%.4f USD)\n", m.Result, m.TotalCostUSD)
+			fmt.Printf("result: %s (%d turn)\n", m.Result, m.NumTurns)
 		}
 	}
-	fmt.Printf("spent this hour: %.4f USD\n", c.Stats().Limiter.SpentUSD)
-	// Output:
-	// system: init
-	// assistant: Hello!
-	// result: Hello! (0.0002 USD)
-	// spent this hour: 0.0002 USD
+}
+
+// Run drains a query and returns its result.
+func ExampleClient_Run() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	res, err := c.Run(context.Background(), "Say hello", agent.WithMaxTurns(1))
+	var apiErr *agent.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		fmt.Println("the API failed with status", apiErr.Status)
+		return
+	case err != nil:
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(res.Result)
+	fmt.Println("cost known:", res.CostKnown)
+}
+
+// RunBatch runs many prompts under the client's limits, results in input
+// order.
+func ExampleClient_RunBatch() {
+	cfg := agent.DefaultConfig()
+	cfg.MaxConcurrent = 2 // two CLI processes at once
+	c, err := agent.New(cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	prompts := []string{"Say hello", "Say hello again", "Say goodbye"}
+	for i, r := range c.RunBatch(context.Background(), prompts) {
+		if r.Err != nil {
+			fmt.Printf("%d: error: %v\n", i, r.Err)
+			continue
+		}
+		fmt.Printf("%d: %s\n", i, r.Result.Result)
+	}
+	fmt.Println("admitted:", c.Stats().Limiter.Admitted)
+}
+
+// Serve runs the client as a supervised service (github.com/thejerf/suture's
+// Service contract): it closes the client when its context ends.
+func ExampleClient_Serve() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(ctx) }() // or supervisor.Add(c)
+
+	res, err := c.Run(ctx, "Say hello")
+	if err != nil {
+		fmt.Println("error:", err)
+	} else {
+		fmt.Println(res.Result)
+	}
+
+	stop()
+	fmt.Println("serve:", <-served)
+	_, err = c.Run(context.Background(), "Say hello")
+	fmt.Println("after:", errors.Is(err, agent.ErrClosed))
 }

@@ -291,7 +291,7 @@ func TestIntegrationBudgetExhausted(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrBudgetExhausted)
 	var rejected *agent.RejectedError
 	require.ErrorAs(t, err, &rejected)
-	assert.Equal(t, "budget", rejected.Limit)
+	assert.Equal(t, agent.LimitBudget, rejected.Limit)
 	assert.Len(t, srv.Requests(), requests, "a refused query reached the API")
 	assert.Zero(t, c.Stats().Breaker.Counts.Failures)
 }

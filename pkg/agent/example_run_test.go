@@ -1,0 +1,69 @@
+package agent_test
+
+import (
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/fakeapi"
+)
+
+// TestExamples runs the examples, as a user would copy them, against the
+// real CLI and the fake Messages API: the environment they inherit points
+// the CLI (found through $CLAUDE_CLI_PATH) at the fake, and their working
+// directory is an empty one. It checks what they print.
+func TestExamples(t *testing.T) {
+	cliPath := fakeapi.CLIPath(t)
+	srv := fakeapi.New(t)
+	srv.SetDefault(fakeapi.Text("Hello!"))
+	t.Setenv("CLAUDE_CLI_PATH", cliPath)
+	for _, kv := range srv.Env(t, 0) {
+		key, value, _ := strings.Cut(kv, "=")
+		t.Setenv(key, value)
+	}
+	if _, ok := os.LookupEnv("CLAUDECODE"); ok { // set inside a Claude Code session
+		t.Setenv("CLAUDECODE", "")
+		os.Unsetenv("CLAUDECODE")
+	}
+	t.Chdir(t.TempDir())
+
+	tests := []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"Query", ExampleClient_Query, "session started\nassistant: Hello!\nresult: Hello! (1 turn)\n"},
+		{"Run", ExampleClient_Run, "Hello!\ncost known: true\n"},
+		{"RunBatch", ExampleClient_RunBatch, "0: Hello!\n1: Hello!\n2: Hello!\nadmitted: 3\n"},
+		{"Serve", ExampleClient_Serve, "Hello!\nserve: context canceled\nafter: true\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, stdoutOf(t, tt.run))
+		})
+	}
+}
+
+// stdoutOf runs f with os.Stdout sent to a pipe and returns what it wrote.
+// The test must not run in parallel with others (os.Stdout is global).
+func stdoutOf(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	read := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		read <- string(b)
+	}()
+	stdout := os.Stdout
+	os.Stdout = w
+	defer func() { os.Stdout = stdout }()
+	f()
+	w.Close()
+	return <-read
+}
