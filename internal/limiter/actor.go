@@ -18,6 +18,7 @@ type message interface{ isMessage() }
 type acquireReq struct {
 	reply  chan acquireResult // buffer 1: the actor never blocks on it
 	capUSD float64            // the cap asked for; 0: the default
+	kind   Kind
 
 	// Owned by the actor.
 	state      reqState
@@ -103,7 +104,7 @@ func (l *Limiter) loop() (closed bool) {
 		// the actor listens for them only while someone waits, and a
 		// Settle on an idle limiter costs no wake-up.
 		var settles <-chan settleMsg
-		if l.queue.len > 0 {
+		if l.queue.len+l.turns.len > 0 {
 			settles = l.settles
 		}
 		select {
@@ -162,21 +163,22 @@ func (l *Limiter) handle(m message, now time.Time) {
 
 // acquire admits r at once, queues it, or refuses it.
 func (l *Limiter) acquire(r *acquireReq, now time.Time) {
-	r.ask, r.deadline = l.core.askFor(r.capUSD), time.Time{}
-	if l.queue.len == 0 {
+	r.ask, r.deadline = l.core.askFor(r.kind, r.capUSD), time.Time{}
+	q := l.queueOf(r.kind)
+	if q.len == 0 {
 		if p, ok := l.core.admit(now, r.ask); ok {
 			l.grant(r, p)
 			return
 		}
 	}
-	if l.maxQueued >= 0 && l.queue.len >= l.maxQueued {
+	if l.maxQueued >= 0 && l.queue.len+l.turns.len >= l.maxQueued {
 		l.refuse(r, ErrQueueFull)
 		return
 	}
 	if l.maxWait > 0 {
 		// Refused at once only when it surely cannot make it; a wait
 		// that depends on running queries is waited for.
-		at, reason, known := l.core.earliest(now, l.queue.len, l.queue.need, r.ask)
+		at, reason, known := l.core.earliest(now, q.len, q.need, r.ask)
 		if wait := at.Sub(now); known && wait > l.maxWait {
 			l.refuse(r, &WaitError{Reason: reason, RetryAfter: wait})
 			return
@@ -184,7 +186,15 @@ func (l *Limiter) acquire(r *acquireReq, now time.Time) {
 		r.deadline = now.Add(l.maxWait)
 	}
 	r.state = reqQueued
-	l.queue.push(r)
+	q.push(r)
+}
+
+// queueOf is the queue where an admission of kind waits.
+func (l *Limiter) queueOf(k Kind) *queue {
+	if k == KindTurn {
+		return &l.turns
+	}
+	return &l.queue
 }
 
 // refuse counts a refusal and answers r with err.
@@ -197,7 +207,7 @@ func (l *Limiter) refuse(r *acquireReq, err error) {
 func (l *Limiter) cancel(r *acquireReq) {
 	switch r.state {
 	case reqQueued:
-		l.queue.remove(r)
+		l.queueOf(r.kind).remove(r)
 	case reqGranted:
 		l.core.undo(r.id)
 	}
@@ -224,14 +234,32 @@ func (l *Limiter) drainSettles() {
 	}
 }
 
-// serve admits waiters from the head of the queue while the limits allow,
-// refuses a head whose MaxWait is over (or surely will be before it can
-// be admitted), then arms the timer for the moment the head may be
-// admitted or must be refused, whichever comes first.
+// serve admits waiters from the head of each queue (the turns first)
+// while the limits allow, refuses a head whose MaxWait is over (or surely
+// will be before it can be admitted), then arms the timer for the moment
+// a head may be admitted or must be refused, whichever comes first.
 func (l *Limiter) serve(now time.Time) {
-	for r := l.queue.head; r != nil; r = l.queue.head {
+	wake := l.serveQueue(&l.turns, now)
+	if w := l.serveQueue(&l.queue, now); !w.IsZero() && (wake.IsZero() || w.Before(wake)) {
+		wake = w
+	}
+	if wake.IsZero() {
+		l.disarm() // nobody waits, or a settle will call serve again
+		return
+	}
+	if l.armed && wake.Equal(l.deadline) {
+		return
+	}
+	l.timer.Reset(max(wake.Sub(now), time.Nanosecond))
+	l.armed, l.deadline = true, wake
+}
+
+// serveQueue is serve for one queue; it returns when its head may be
+// admitted or must be refused (zero: not known, or nobody waits).
+func (l *Limiter) serveQueue(q *queue, now time.Time) (wake time.Time) {
+	for r := q.head; r != nil; r = q.head {
 		if p, ok := l.core.admit(now, r.ask); ok {
-			l.queue.remove(r)
+			q.remove(r)
 			l.grant(r, p)
 			continue
 		}
@@ -253,27 +281,18 @@ func (l *Limiter) serve(now time.Time) {
 				retry = at.Sub(now)
 			}
 		}
-		l.queue.remove(r)
+		q.remove(r)
 		l.refuse(r, &WaitError{Reason: reason, RetryAfter: retry})
 	}
-	head := l.queue.head
+	head := q.head
 	if head == nil {
-		l.disarm()
-		return
+		return time.Time{}
 	}
-	wake := head.deadline // the earliest deadline: MaxWait is the same for all
+	wake = head.deadline // the earliest deadline: MaxWait is the same for all
 	if at, _, known := l.core.readyAt(now, 0, 0, head.ask); known && (wake.IsZero() || at.Before(wake)) {
 		wake = at
 	}
-	if wake.IsZero() {
-		l.disarm() // a settle will call serve again
-		return
-	}
-	if l.armed && wake.Equal(l.deadline) {
-		return
-	}
-	l.timer.Reset(max(wake.Sub(now), time.Nanosecond))
-	l.armed, l.deadline = true, wake
+	return wake
 }
 
 // disarm stops the timer.
@@ -298,16 +317,18 @@ func (l *Limiter) fail(r *acquireReq, err error) {
 
 // failQueue answers every waiter with err.
 func (l *Limiter) failQueue(err error) {
-	for r := l.queue.head; r != nil; r = l.queue.head {
-		l.queue.remove(r)
-		l.fail(r, err)
+	for _, q := range []*queue{&l.turns, &l.queue} {
+		for r := q.head; r != nil; r = q.head {
+			q.remove(r)
+			l.fail(r, err)
+		}
 	}
 }
 
 // stats returns the stats at now.
 func (l *Limiter) stats(now time.Time) Stats {
 	s := l.core.stats(now)
-	s.Queued = l.queue.len
+	s.Queued = l.queue.len + l.turns.len
 	return s
 }
 

@@ -17,10 +17,11 @@ type core struct {
 	maxInFlight int     // < 0: off
 
 	spend    ledger
-	reserved float64            // sum of permits
-	permits  map[uint64]float64 // reservation of each admitted, unsettled query
-	lastID   uint64             // id of the latest admission
-	undoable uint64             // id whose window tokens undo may refund; 0: none
+	reserved float64          // sum of permits
+	permits  map[uint64]grant // each admitted, unsettled query or session
+	slots    int              // permits that hold a concurrency slot
+	lastID   uint64           // id of the latest admission
+	undoable uint64           // id whose window tokens undo may refund; 0: none
 
 	pausedUntil       time.Time
 	admitted, refused uint64
@@ -34,29 +35,67 @@ func newCore(cfg Config) *core {
 		queryBudget: cfg.QueryBudget,
 		minBudget:   cfg.MinQueryBudget,
 		maxInFlight: cfg.MaxConcurrent,
-		permits:     make(map[uint64]float64),
+		permits:     make(map[uint64]grant),
 	}
 }
 
 // budgetOn reports whether the cost budget limits admissions.
 func (c *core) budgetOn() bool { return c.budget >= 0 }
 
-// ask is what one query asks for: its cap, and the least cap it is
-// admitted with. Both are 0 when the budget is off.
+// Kind is what an admission takes: a query takes a token of every window,
+// a reservation and a concurrency slot; a session holds a slot for its
+// life; each turn of a session takes tokens and a reservation, but no
+// slot.
+type Kind uint8
+
+// The kinds of admission.
+const (
+	KindQuery   Kind = iota // tokens, a reservation and a slot
+	KindSession             // a slot only
+	KindTurn                // tokens and a reservation, no slot
+)
+
+// takesSlot reports whether the kind holds a concurrency slot.
+func (k Kind) takesSlot() bool { return k != KindTurn }
+
+// takesTokens reports whether the kind takes window tokens and a
+// reservation (and so waits for the pause and the budget).
+func (k Kind) takesTokens() bool { return k != KindSession }
+
+// grant is what one permit holds.
+type grant struct {
+	reserve float64 // USD
+	kind    Kind
+}
+
+// ask is what one admission asks for: its kind, its cap, and the least
+// cap it is admitted with. Both amounts are 0 when the budget is off or
+// the kind takes no reservation.
 type ask struct {
+	kind Kind
 	cap  float64 // USD: the reservation when that much is unreserved
 	need float64 // USD: the least unreserved budget that admits the query
 }
 
-// askFor returns the ask of a query that wants capUSD (0: the default).
-func (c *core) askFor(capUSD float64) ask {
-	if !c.budgetOn() {
-		return ask{cap: capUSD}
+// askFor returns the ask of an admission of kind that wants capUSD (0:
+// the default).
+func (c *core) askFor(kind Kind, capUSD float64) ask {
+	switch {
+	case !kind.takesTokens():
+		return ask{kind: kind}
+	case !c.budgetOn():
+		return ask{kind: kind, cap: capUSD}
 	}
 	if capUSD == 0 {
 		capUSD = c.queryBudget
 	}
-	return ask{cap: capUSD, need: min(capUSD, c.minBudget)}
+	return ask{kind: kind, cap: capUSD, need: min(capUSD, c.minBudget)}
+}
+
+// slotsFull reports whether a kind that takes a slot must wait for one,
+// with ahead such admissions before it.
+func (c *core) slotsFull(k Kind, ahead int) bool {
+	return k.takesSlot() && c.maxInFlight >= 0 && c.slots+ahead >= c.maxInFlight
 }
 
 // unreserved returns the budget that neither the spend of the last hour
@@ -69,10 +108,13 @@ func (c *core) unreserved(now time.Time) float64 {
 // from every window, reserving its cap (the smaller of a.cap and the
 // unreserved budget, at least a.need) and a concurrency slot.
 func (c *core) admit(now time.Time, a ask) (Permit, bool) {
-	if now.Before(c.pausedUntil) {
+	if c.slotsFull(a.kind, 0) {
 		return Permit{}, false
 	}
-	if c.maxInFlight >= 0 && len(c.permits) >= c.maxInFlight {
+	if !a.kind.takesTokens() {
+		return c.permit(grant{kind: a.kind}), true
+	}
+	if now.Before(c.pausedUntil) {
 		return Permit{}, false
 	}
 	reserve := a.cap
@@ -86,12 +128,21 @@ func (c *core) admit(now time.Time, a ask) (Permit, bool) {
 	if !c.win.take(now) {
 		return Permit{}, false
 	}
-	c.lastID++
-	c.permits[c.lastID] = reserve
-	c.reserved += reserve
-	c.undoable = c.lastID
+	p := c.permit(grant{reserve: reserve, kind: a.kind})
+	c.undoable = p.id
 	c.admitted++
-	return Permit{id: c.lastID, CapUSD: reserve}, true
+	return p, true
+}
+
+// permit records a new permit holding g.
+func (c *core) permit(g grant) Permit {
+	c.lastID++
+	c.permits[c.lastID] = g
+	c.reserved += g.reserve
+	if g.kind.takesSlot() {
+		c.slots++
+	}
+	return Permit{id: c.lastID, CapUSD: g.reserve}
 }
 
 // readyAt returns the earliest time, not before now, at which a query
@@ -101,10 +152,13 @@ func (c *core) admit(now time.Time, a ask) (Permit, bool) {
 // no such time can be computed: a concurrency slot, or budget held by
 // reservations, frees only when a query settles.
 func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
-	at, reason = c.notBefore(now, ahead)
-	if c.maxInFlight >= 0 && len(c.permits)+ahead >= c.maxInFlight {
-		return at, ReasonConcurrency, false
+	if c.slotsFull(a.kind, ahead) {
+		return now, ReasonConcurrency, false
 	}
+	if !a.kind.takesTokens() {
+		return now, Reason(0), true
+	}
+	at, reason = c.notBefore(now, ahead)
 	return c.budgetFree(now, at, reason, c.budget-c.reserved-aheadNeed-a.need)
 }
 
@@ -114,6 +168,9 @@ func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at t
 // pause, and the spend already charged. known is false when even that
 // cannot be told (the queries ahead need more than the whole budget).
 func (c *core) earliest(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
+	if !a.kind.takesTokens() {
+		return now, Reason(0), true // a slot may free at any time
+	}
 	at, reason = c.notBefore(now, ahead)
 	return c.budgetFree(now, at, reason, c.budget-aheadNeed-a.need)
 }
@@ -150,7 +207,8 @@ func (c *core) notBefore(now time.Time, ahead int) (time.Time, Reason) {
 // reservation and slot. Unknown ids (settled, undone, zero) are ignored.
 // A cost that is negative, NaN or infinite is charged as the reservation.
 func (c *core) settle(id uint64, usd float64, now time.Time) (valid bool) {
-	reserve, ok := c.release(id)
+	g, ok := c.release(id)
+	reserve := g.reserve
 	if !ok {
 		return true
 	}
@@ -170,7 +228,8 @@ func (c *core) settle(id uint64, usd float64, now time.Time) (valid bool) {
 // only make the windows stricter).
 func (c *core) undo(id uint64) {
 	latest := c.undoable == id
-	if _, ok := c.release(id); !ok {
+	g, ok := c.release(id)
+	if !ok || !g.kind.takesTokens() {
 		return
 	}
 	c.admitted--
@@ -180,20 +239,23 @@ func (c *core) undo(id uint64) {
 }
 
 // release forgets permit id and frees its reservation and slot.
-func (c *core) release(id uint64) (reserve float64, ok bool) {
-	reserve, ok = c.permits[id]
+func (c *core) release(id uint64) (g grant, ok bool) {
+	g, ok = c.permits[id]
 	if !ok {
-		return 0, false
+		return grant{}, false
 	}
 	delete(c.permits, id)
-	c.reserved -= reserve
+	c.reserved -= g.reserve
+	if g.kind.takesSlot() {
+		c.slots--
+	}
 	if len(c.permits) == 0 {
 		c.reserved = 0 // drop rounding left by the subtractions
 	}
 	if c.undoable == id {
 		c.undoable = 0
 	}
-	return reserve, true
+	return g, true
 }
 
 // pause forbids admissions before until; an earlier until changes nothing.
@@ -213,7 +275,7 @@ func (c *core) stats(now time.Time) Stats {
 		ReservedUSD:    c.reserved,
 		BudgetUSD:      c.budget,
 		QueryBudgetUSD: c.queryBudget,
-		InFlight:       len(c.permits),
+		InFlight:       c.slots,
 		PausedUntil:    c.pausedUntil,
 		Admitted:       c.admitted,
 		Refused:        c.refused,

@@ -26,17 +26,17 @@ func TestCoreAdmitTakesFromEveryWindowOrNone(t *testing.T) {
 	cfg.QueriesPerMinute, cfg.QueriesPerHour = 5, 3
 	c := testCore(t, cfg)
 	for range 3 {
-		_, ok := c.admit(t0, c.askFor(0))
+		_, ok := c.admit(t0, c.askFor(KindQuery, 0))
 		require.True(t, ok)
 	}
-	_, ok := c.admit(t0, c.askFor(0))
+	_, ok := c.admit(t0, c.askFor(KindQuery, 0))
 	assert.False(t, ok, "the hour window is empty")
 	s := c.stats(t0)
 	assert.InDelta(t, 2, s.MinuteTokens, 1e-9, "a refused admission takes no minute token")
 	assert.InDelta(t, 0, s.HourTokens, 1e-9)
 	assert.Equal(t, uint64(3), s.Admitted)
 
-	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(0))
+	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(KindQuery, 0))
 	assert.True(t, known)
 	assert.Equal(t, ReasonHour, reason)
 	assert.Equal(t, at(20*time.Minute), ready)
@@ -49,25 +49,25 @@ func TestCoreBudgetReservesCapsSettlesAndRollsOff(t *testing.T) {
 
 	var permits []Permit
 	for _, wantCap := range []float64{3, 3, 3, 1} {
-		p, ok := c.admit(t0, c.askFor(0))
+		p, ok := c.admit(t0, c.askFor(KindQuery, 0))
 		require.True(t, ok)
 		assert.InDelta(t, wantCap, p.CapUSD, 1e-9, "the cap is the query budget, or what is unreserved")
 		permits = append(permits, p)
 	}
 	s := c.stats(t0)
 	assert.InDelta(t, 10, s.ReservedUSD, 1e-9, "the last reservation is capped at the remaining 1 USD")
-	_, ok := c.admit(t0, c.askFor(0))
+	_, ok := c.admit(t0, c.askFor(KindQuery, 0))
 	require.False(t, ok, "spent + reserved has reached the budget")
-	_, reason, known := c.readyAt(t0, 0, 0, c.askFor(0))
+	_, reason, known := c.readyAt(t0, 0, 0, c.askFor(KindQuery, 0))
 	assert.False(t, known, "only reservations block: no time is known")
 	assert.Equal(t, ReasonBudget, reason)
 
 	// Settle: actual costs replace reservations, the rest is given back.
 	c.settle(permits[0].id, 2.995, at(time.Minute))
-	_, ok = c.admit(at(time.Minute), c.askFor(0))
+	_, ok = c.admit(at(time.Minute), c.askFor(KindQuery, 0))
 	require.False(t, ok, "0.005 USD unreserved is under the 0.01 minimum")
 	c.settle(permits[1].id, 0.5, at(2*time.Minute))
-	p, ok := c.admit(at(2*time.Minute), c.askFor(0))
+	p, ok := c.admit(at(2*time.Minute), c.askFor(KindQuery, 0))
 	require.True(t, ok, "spent 3.495 + reserved 4 < 10")
 	assert.InDelta(t, 2.505, p.CapUSD, 1e-9, "what is unreserved, under the query budget")
 
@@ -80,13 +80,13 @@ func TestCoreBudgetReservesCapsSettlesAndRollsOff(t *testing.T) {
 
 	// 10 spent: wait until enough leaves the rolling hour. The first
 	// 2.995 USD leave at 61 min, which brings spend to 7.005.
-	ready, reason, known := c.readyAt(at(3*time.Minute), 0, 0, c.askFor(0))
+	ready, reason, known := c.readyAt(at(3*time.Minute), 0, 0, c.askFor(KindQuery, 0))
 	require.True(t, known)
 	assert.Equal(t, ReasonBudget, reason)
 	assert.Equal(t, at(61*time.Minute), ready)
-	_, ok = c.admit(at(61*time.Minute-time.Nanosecond), c.askFor(0))
+	_, ok = c.admit(at(61*time.Minute-time.Nanosecond), c.askFor(KindQuery, 0))
 	assert.False(t, ok)
-	p, ok = c.admit(at(61*time.Minute), c.askFor(0))
+	p, ok = c.admit(at(61*time.Minute), c.askFor(KindQuery, 0))
 	require.True(t, ok)
 	assert.InDelta(t, 2.995, p.CapUSD, 1e-9)
 	s = c.stats(at(63 * time.Minute))
@@ -98,27 +98,27 @@ func TestCoreCapAskedForAndItsMinimum(t *testing.T) {
 	cfg := noLimits()
 	cfg.CostBudgetHourly, cfg.QueryBudget, cfg.MinQueryBudget = 1, 0.25, 0.1
 	c := testCore(t, cfg)
-	p, ok := c.admit(t0, c.askFor(0.7))
+	p, ok := c.admit(t0, c.askFor(KindQuery, 0.7))
 	require.True(t, ok)
 	assert.InDelta(t, 0.7, p.CapUSD, 1e-12, "a cap asked for above the default is granted")
-	p, ok = c.admit(t0, c.askFor(0.02))
+	p, ok = c.admit(t0, c.askFor(KindQuery, 0.02))
 	require.True(t, ok)
 	assert.InDelta(t, 0.02, p.CapUSD, 1e-12)
-	p, ok = c.admit(t0, c.askFor(0))
+	p, ok = c.admit(t0, c.askFor(KindQuery, 0))
 	require.True(t, ok)
 	assert.InDelta(t, 0.25, p.CapUSD, 1e-12, "0.28 unreserved: the default cap, not all of it")
-	_, ok = c.admit(t0, c.askFor(0))
+	_, ok = c.admit(t0, c.askFor(KindQuery, 0))
 	assert.False(t, ok, "0.03 unreserved is under the 0.1 minimum")
-	p, ok = c.admit(t0, c.askFor(0.02))
+	p, ok = c.admit(t0, c.askFor(KindQuery, 0.02))
 	require.True(t, ok, "a query asking for 0.02 needs only 0.02")
 	assert.InDelta(t, 0.02, p.CapUSD, 1e-12)
 	assert.InDelta(t, 0.99, c.stats(t0).ReservedUSD, 1e-12)
 
 	// The budget off: a query's cap is what it asks for, or none.
 	c = testCore(t, noLimits())
-	p, _ = c.admit(t0, c.askFor(0))
+	p, _ = c.admit(t0, c.askFor(KindQuery, 0))
 	assert.Zero(t, p.CapUSD)
-	p, _ = c.admit(t0, c.askFor(3))
+	p, _ = c.admit(t0, c.askFor(KindQuery, 3))
 	assert.Equal(t, 3.0, p.CapUSD)
 }
 
@@ -126,17 +126,17 @@ func TestCoreEarliestIgnoresWhatSettlesCanFree(t *testing.T) {
 	cfg := noLimits()
 	cfg.CostBudgetHourly, cfg.QueryBudget = 1, 0.5
 	c := testCore(t, cfg)
-	p, _ := c.admit(t0, c.askFor(0))
+	p, _ := c.admit(t0, c.askFor(KindQuery, 0))
 	c.settle(p.id, 0.6, t0)
-	_, _ = c.admit(at(time.Minute), c.askFor(0)) // reserves the remaining 0.4
-	ready, _, known := c.readyAt(at(time.Minute), 0, 0, c.askFor(0))
+	_, _ = c.admit(at(time.Minute), c.askFor(KindQuery, 0)) // reserves the remaining 0.4
+	ready, _, known := c.readyAt(at(time.Minute), 0, 0, c.askFor(KindQuery, 0))
 	require.True(t, known)
 	assert.Equal(t, at(time.Hour), ready, "with the 0.4 reservation held, when the spend rolls off")
-	sure, reason, known := c.earliest(at(time.Minute), 0, 0, c.askFor(0))
+	sure, reason, known := c.earliest(at(time.Minute), 0, 0, c.askFor(KindQuery, 0))
 	require.True(t, known)
 	assert.Equal(t, Reason(0), reason, "if the running query spends nothing, a query fits now")
 	assert.Equal(t, at(time.Minute), sure)
-	sure, reason, known = c.earliest(at(time.Minute), 1, 0.5, c.askFor(0))
+	sure, reason, known = c.earliest(at(time.Minute), 1, 0.5, c.askFor(KindQuery, 0))
 	require.True(t, known)
 	assert.Equal(t, ReasonBudget, reason, "behind a waiter needing 0.5, the spend must roll off")
 	assert.Equal(t, at(time.Hour), sure)
@@ -146,18 +146,18 @@ func TestCoreConcurrencyCap(t *testing.T) {
 	cfg := noLimits()
 	cfg.MaxConcurrent = 2
 	c := testCore(t, cfg)
-	p1, ok := c.admit(t0, c.askFor(0))
+	p1, ok := c.admit(t0, c.askFor(KindQuery, 0))
 	require.True(t, ok)
-	_, ok = c.admit(t0, c.askFor(0))
+	_, ok = c.admit(t0, c.askFor(KindQuery, 0))
 	require.True(t, ok)
-	_, ok = c.admit(t0, c.askFor(0))
+	_, ok = c.admit(t0, c.askFor(KindQuery, 0))
 	assert.False(t, ok)
-	_, reason, known := c.readyAt(t0, 0, 0, c.askFor(0))
+	_, reason, known := c.readyAt(t0, 0, 0, c.askFor(KindQuery, 0))
 	assert.False(t, known)
 	assert.Equal(t, ReasonConcurrency, reason)
 
 	c.settle(p1.id, 0, t0)
-	_, ok = c.admit(t0, c.askFor(0))
+	_, ok = c.admit(t0, c.askFor(KindQuery, 0))
 	assert.True(t, ok, "settle frees the slot")
 	assert.Equal(t, 2, c.stats(t0).InFlight)
 }
@@ -166,13 +166,13 @@ func TestCorePauseOnlyExtends(t *testing.T) {
 	c := testCore(t, noLimits())
 	c.pause(at(10 * time.Second))
 	c.pause(at(5 * time.Second))
-	_, ok := c.admit(at(9*time.Second), c.askFor(0))
+	_, ok := c.admit(at(9*time.Second), c.askFor(KindQuery, 0))
 	assert.False(t, ok)
-	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(0))
+	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(KindQuery, 0))
 	assert.True(t, known)
 	assert.Equal(t, ReasonPaused, reason)
 	assert.Equal(t, at(10*time.Second), ready)
-	_, ok = c.admit(at(10*time.Second), c.askFor(0))
+	_, ok = c.admit(at(10*time.Second), c.askFor(KindQuery, 0))
 	assert.True(t, ok)
 	assert.Equal(t, at(10*time.Second), c.stats(t0).PausedUntil)
 }
@@ -182,7 +182,7 @@ func TestCoreUndo(t *testing.T) {
 	cfg.QueriesPerMinute, cfg.MaxConcurrent, cfg.CostBudgetHourly, cfg.QueryBudget = 2, 1, 10, 1
 	c := testCore(t, cfg)
 
-	p, ok := c.admit(t0, c.askFor(0))
+	p, ok := c.admit(t0, c.askFor(KindQuery, 0))
 	require.True(t, ok)
 	c.undo(p.id)
 	s := c.stats(t0)
@@ -196,8 +196,8 @@ func TestCoreUndo(t *testing.T) {
 	// An undo after a later admission keeps the token spent.
 	cfg.MaxConcurrent = Unlimited
 	c = testCore(t, cfg)
-	p1, _ := c.admit(t0, c.askFor(0))
-	_, _ = c.admit(t0, c.askFor(0))
+	p1, _ := c.admit(t0, c.askFor(KindQuery, 0))
+	_, _ = c.admit(t0, c.askFor(KindQuery, 0))
 	c.undo(p1.id)
 	s = c.stats(t0)
 	assert.InDelta(t, 0, s.MinuteTokens, 1e-9)
@@ -209,14 +209,14 @@ func TestCoreSettle(t *testing.T) {
 	cfg := noLimits()
 	cfg.CostBudgetHourly, cfg.QueryBudget = 10, 2
 	c := testCore(t, cfg)
-	p, _ := c.admit(t0, c.askFor(0))
+	p, _ := c.admit(t0, c.askFor(KindQuery, 0))
 	assert.True(t, c.settle(p.id, 1, t0))
 	assert.True(t, c.settle(p.id, 5, t0), "settling twice")
 	assert.True(t, c.settle(0, 5, t0), "the zero permit")
 	assert.InDelta(t, 1, c.stats(t0).SpentUSD, 1e-9, "only the first settle charges")
 
 	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
-		p, _ = c.admit(t0, c.askFor(0))
+		p, _ = c.admit(t0, c.askFor(KindQuery, 0))
 		assert.False(t, c.settle(p.id, bad, t0), "%v", bad)
 	}
 	assert.InDelta(t, 7, c.stats(t0).SpentUSD, 1e-9, "invalid costs are charged as the 2 USD reservation")
@@ -260,14 +260,14 @@ func TestCoreBudgetRoundingLeftoverAdmitsNothing(t *testing.T) {
 	cfg.CostBudgetHourly = 1
 	c := testCore(t, cfg)
 	for _, cost := range []float64{0.7, 0.2, 0.1} {
-		p, ok := c.admit(t0, c.askFor(0))
+		p, ok := c.admit(t0, c.askFor(KindQuery, 0))
 		require.True(t, ok)
 		require.True(t, c.settle(p.id, cost, t0))
 	}
 	require.Less(t, c.stats(t0).SpentUSD, 1.0, "the sum is under the budget in floating point")
-	_, ok := c.admit(t0, c.askFor(0))
+	_, ok := c.admit(t0, c.askFor(KindQuery, 0))
 	assert.False(t, ok, "admitted with the budget spent")
-	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(0))
+	ready, reason, known := c.readyAt(t0, 0, 0, c.askFor(KindQuery, 0))
 	assert.True(t, known)
 	assert.Equal(t, ReasonBudget, reason)
 	assert.Equal(t, at(time.Hour), ready, "the spend rolls off an hour later")

@@ -57,8 +57,12 @@ type Limiter struct {
 	pool      sync.Pool // of *acquireReq
 
 	// Owned by the actor goroutine.
-	core      *core
-	queue     queue
+	core  *core
+	queue queue // queries and sessions waiting, in arrival order
+	// turns holds the waiting turns of open sessions, served before the
+	// queue: a turn needs no slot, so it never waits behind a query or a
+	// session waiting for one.
+	turns     queue
 	clock     clock.Clock
 	log       *slog.Logger
 	maxQueued int           // < 0: no cap
@@ -153,6 +157,28 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 // NaN, infinite, under MinCapUSD or over the budget, and a *PanicError if
 // the limiter recovered from an internal panic while the caller waited.
 func (l *Limiter) Acquire(ctx context.Context, capUSD float64) (Permit, error) {
+	return l.wait(ctx, KindQuery, capUSD)
+}
+
+// AcquireSession waits for a concurrency slot for a session, which holds
+// it until its Permit is settled (with a cost of 0: its turns are charged
+// on their own permits). It takes no window token and no reservation, so
+// neither the pause nor the budget keeps it waiting; it queues with the
+// queries, in arrival order, and fails as Acquire does.
+func (l *Limiter) AcquireSession(ctx context.Context) (Permit, error) {
+	return l.wait(ctx, KindSession, 0)
+}
+
+// AcquireTurn waits until a turn of an open session may run: it takes a
+// token of every window and a reservation, as Acquire, but no concurrency
+// slot (its session holds one). Turns wait in a queue of their own, served
+// first, so a turn never waits behind a query or a session waiting for a
+// slot. It fails as Acquire does.
+func (l *Limiter) AcquireTurn(ctx context.Context, capUSD float64) (Permit, error) {
+	return l.wait(ctx, KindTurn, capUSD)
+}
+
+func (l *Limiter) wait(ctx context.Context, kind Kind, capUSD float64) (Permit, error) {
 	if err := ctx.Err(); err != nil {
 		return Permit{}, err
 	}
@@ -160,7 +186,7 @@ func (l *Limiter) Acquire(ctx context.Context, capUSD float64) (Permit, error) {
 		return Permit{}, err
 	}
 	r := l.pool.Get().(*acquireReq)
-	r.capUSD = capUSD
+	r.capUSD, r.kind = capUSD, kind
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():

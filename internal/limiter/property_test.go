@@ -404,7 +404,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 		var wake time.Time
 		head := front()
 		if head != nil {
-			at, reason, known := c.readyAt(now, 0, 0, c.askFor(head.want))
+			at, reason, known := c.readyAt(now, 0, 0, c.askFor(KindQuery, head.want))
 			blockedBy[reason]++
 			if known {
 				require.True(t, at.After(now), "the core says ready at %v but did not admit", at)
@@ -428,7 +428,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			switch e.kind {
 			case evArrive:
 				if front() == nil {
-					if p, ok := c.admit(now, c.askFor(e.w.want)); ok {
+					if p, ok := c.admit(now, c.askFor(KindQuery, e.w.want)); ok {
 						admit(e.w, p)
 						continue
 					}
@@ -450,7 +450,7 @@ func runCoreSim(t *testing.T, sc simScenario, seed uint64, length time.Duration)
 			}
 		}
 		for w := front(); w != nil; w = front() {
-			p, ok := c.admit(now, c.askFor(w.want))
+			p, ok := c.admit(now, c.askFor(KindQuery, w.want))
 			if !ok {
 				break
 			}

@@ -152,7 +152,7 @@ func TestScaleWakeup(t *testing.T) {
 	var l *Limiter
 	hook := func(m message) {
 		if _, ok := m.(*acquireReq); ok {
-			readyAt, _, _ = l.core.readyAt(l.clock.Now(), l.queue.len, 0, l.core.askFor(0))
+			readyAt, _, _ = l.core.readyAt(l.clock.Now(), l.queue.len, 0, l.core.askFor(KindQuery, 0))
 		}
 	}
 	l, err := newLimiter(Config{

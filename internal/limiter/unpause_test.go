@@ -12,14 +12,14 @@ import (
 func TestCoreUnpause(t *testing.T) {
 	c := testCore(t, noLimits())
 	c.pause(at(time.Hour))
-	_, ok := c.admit(at(time.Second), c.askFor(0))
+	_, ok := c.admit(at(time.Second), c.askFor(KindQuery, 0))
 	require.False(t, ok)
 	c.unpause()
-	_, ok = c.admit(at(time.Second), c.askFor(0))
+	_, ok = c.admit(at(time.Second), c.askFor(KindQuery, 0))
 	assert.True(t, ok, "admitted once the pause is lifted")
 	assert.True(t, c.stats(t0).PausedUntil.IsZero())
 	c.pause(at(2 * time.Second)) // a later pause pauses again
-	_, ok = c.admit(at(time.Second), c.askFor(0))
+	_, ok = c.admit(at(time.Second), c.askFor(KindQuery, 0))
 	assert.False(t, ok)
 }
 
