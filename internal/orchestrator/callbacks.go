@@ -33,6 +33,10 @@ const ClassifyTimeout = time.Second
 // running and calls abandoned at Close.
 func (o *Orchestrator) CallbackStats() callback.Stats { return o.callbacks.Stats() }
 
+// Callbacks is the guard that runs the user's callbacks (recovered,
+// tracked, waited for at Close).
+func (o *Orchestrator) Callbacks() *callback.Guard { return o.callbacks }
+
 // CLICounters counts what the CLI transport did to protect the host:
 // stderr lines dropped, escaped descendants killed, stdout pauses.
 func (o *Orchestrator) CLICounters() *cli.Counters { return o.cli.Counters }

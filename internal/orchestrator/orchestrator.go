@@ -265,69 +265,36 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// The reservation is the run's cap; the client watches the spend
 	// inside the answer, from the partial messages, which the caller sees
 	// only if it asked for them.
-	capUSD := admission.CapUSD
-	req.MaxBudgetUSD = capUSD
-	wantPartial := req.PartialMessages
-	req.PartialMessages = wantPartial || capUSD > 0
-	spend := newMeter(&o.prices)
+	w := &watch{o: o, req: &req, spend: newMeter(&o.prices), capUSD: admission.CapUSD, wantPartial: req.PartialMessages, stop: stopRun}
+	req.MaxBudgetUSD = w.capUSD
+	req.PartialMessages = w.wantPartial || w.capUSD > 0
 
-	var (
-		end   Ending
-		ended bool         // the stream ran to its end (no break, no panic)
-		over  *BudgetError // the watch stopped the run
-		fault error        // the caller's configuration is at fault (callerFault)
-	)
+	ended := false // the stream ran to its end (no break, no panic)
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
 		// loop body alike: the breaker hears back (the cost is charged in
 		// req.Reaped). A run counts for the breaker once its outcome is
 		// known: it ended, or its result arrived (a caller may stop
-		// ranging there); never when the caller cancelled, the client
-		// closed, the budget watch stopped it or the caller is at fault.
-		outcome := breaker.Ignored
-		stopped := ctx.Err() != nil || errors.Is(context.Cause(runCtx), ErrClosed) || over != nil || fault != nil
-		if (ended || end.Result != nil) && !stopped {
-			outcome = o.classifySafely(end.Result, end.Err())
-		}
-		o.breaker.Report(permit, outcome)
+		// ranging there); never when the caller cancelled or the client
+		// closed.
+		stopped := ctx.Err() != nil || stoppedByClose(context.Cause(runCtx))
+		o.breaker.Report(permit, w.outcome(ended, stopped))
 	}()
 	// The concurrency slot is held, and Close waits, until the process is
 	// gone: the stream may return before it is reaped (an early break).
 	// What the CLI wrote that the stream did not yield (it was stopped, or
 	// the caller broke out) was spent all the same: the meter reads it.
-	req.Drain = spend.observe
+	req.Drain = w.spend.observe
 	req.Reaped = func() {
-		o.limiter.Settle(admission, o.charge(end.Result, spend, capUSD, fault))
+		o.limiter.Settle(admission, w.charge(w.end.Result))
 		o.active.done()
 	}
 	streaming = true
 
+	mapErr := func(err error) error { return o.streamError(ctx, runCtx, err) }
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
-		switch {
-		case err != nil && fault != nil:
-			err = fault // the end of a run stopped at the caller's fault
-		case err != nil && over != nil:
-			err = over // the end of a run the watch stopped
-		case err != nil:
-			err = o.streamError(ctx, runCtx, err)
-		}
-		if f := callerFault(msg, &req); f != nil && fault == nil {
-			fault = f
-			stopRun(f) // stop the CLI before it retries
-		}
-		spend.observe(msg)
-		if capUSD > 0 && over == nil && fault == nil && spend.spent() > capUSD {
-			over = &BudgetError{CapUSD: capUSD, SpentUSD: spend.spent()}
-			// Killed at once: a CLI given a grace period goes on
-			// receiving (and the API on billing) the answer. The stream
-			// ends with over as its error.
-			stopRun(fmt.Errorf("%w: %w", cli.ErrKill, over))
-		}
-		end.Observe(msg, err)
-		if msg != nil {
-			o.applyPause(msg)
-		}
-		if !wantPartial && addedByPartial(msg) {
+		err, show := w.see(msg, err, mapErr)
+		if !show {
 			continue
 		}
 		if !yield(msg, err) {

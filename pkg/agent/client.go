@@ -13,6 +13,7 @@ import (
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
 
 // Client runs Claude Code CLI queries behind a rate limiter and a circuit
@@ -69,18 +70,50 @@ func New(cfg Config) (*Client, error) {
 // background, and keeps its MaxConcurrent slot until it is gone; Close
 // waits for it.
 func (c *Client) Query(ctx context.Context, prompt string, opts ...Option) iter.Seq2[Message, error] {
-	return exportStream(c.orch.Query(ctx, request(prompt, opts)))
+	return exportStream(c.orch.Query(ctx, c.request(prompt, opts)))
 }
 
-// request is the CLI request of a query.
-func request(prompt string, opts []Option) cli.Request {
+// request is the CLI request of a query: its options as flags, and its
+// callbacks as control handlers.
+func (c *Client) request(prompt string, opts []Option) cli.Request {
+	o := c.options(opts)
+	return c.requestOf(&o, prompt)
+}
+
+// options applies opts.
+func (c *Client) options(opts []Option) Options {
 	o := Options{Env: map[string]string{}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
 		}
 	}
-	return o.request(prompt)
+	return o
+}
+
+// requestOf is request for options already applied.
+func (c *Client) requestOf(o *Options, prompt string) cli.Request {
+	r := o.request(prompt)
+	timeout := o.CallbackTimeout
+	if timeout < 0 && r.OptionError == nil {
+		r.OptionError = orchestrator.Invalid("Options.CallbackTimeout", "must not be negative, got %v", timeout)
+	}
+	if timeout <= 0 {
+		timeout = DefaultCallbackTimeout
+	}
+	guard := c.orch.Callbacks()
+	if o.CanUseTool != nil {
+		r.PermissionPromptTool = "stdio"
+		r.Handlers = map[string]cli.ControlHandler{protocol.ControlCanUseTool: permissionHandler(o.CanUseTool, guard, timeout)}
+	}
+	if hs := newHookSet(o.Hooks, guard, timeout); len(hs.byID) > 0 {
+		if r.Handlers == nil {
+			r.Handlers = make(map[string]cli.ControlHandler)
+		}
+		r.Handlers[protocol.ControlHookCallback] = hs.handle
+		r.Initialize = map[string]any{"hooks": hs.init}
+	}
+	return r
 }
 
 // Run drains one Query and returns its result message (nil when none
@@ -90,7 +123,7 @@ func request(prompt string, opts []Option) cli.Request {
 // every one.
 func (c *Client) Run(ctx context.Context, prompt string, opts ...Option) (*ResultMessage, error) {
 	var end orchestrator.Ending
-	for msg, err := range c.orch.Query(ctx, request(prompt, opts)) {
+	for msg, err := range c.orch.Query(ctx, c.request(prompt, opts)) {
 		end.Observe(msg, err) // only the result and the error are converted
 	}
 	var result *ResultMessage

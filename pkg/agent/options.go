@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator/cli"
@@ -110,10 +111,22 @@ type Options struct {
 	// --permission-prompt-tool).
 	ExtraArgs []string
 
-	// Room for the settings that are callbacks or in-process servers
-	// rather than flags (a permission callback, hooks, in-process MCP
-	// servers): they will be fields here too, turned into control
-	// requests instead of arguments.
+	// CanUseTool decides each tool use that needs permission (see
+	// WithCanUseTool); nil: the CLI's own rules (WithPermissionMode,
+	// WithAllowedTools) decide.
+	CanUseTool PermissionFunc
+	// Hooks are called at the CLI's hook events (see WithHook); they are
+	// sent to the CLI in an initialize control request.
+	Hooks map[HookEvent][]HookMatcher
+	// CallbackTimeout bounds each call of CanUseTool and of a hook whose
+	// matcher has no Timeout; 0: DefaultCallbackTimeout. A call that
+	// takes longer is answered with its safe choice (see FailedHookOutput
+	// and PermissionFunc) and left to finish, counted in
+	// Stats.Callbacks.
+	CallbackTimeout time.Duration
+
+	// sessionIdle is WithSessionIdle's (sessions only).
+	sessionIdle time.Duration
 
 	// err is a problem an Option of this package found that no field can
 	// show (a JSON schema that does not marshal).
