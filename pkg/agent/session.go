@@ -141,4 +141,3 @@ func (s *Session) ID() string { return s.s.SessionID() }
 // reaped; its slot is freed. It is idempotent and safe to call from a
 // turn's loop body.
 func (s *Session) Close() error { return s.s.Close() }
-
