@@ -172,8 +172,8 @@ func (s *Session) pump(ctx context.Context) {
 			}
 		}
 	}
-	if s.endErr == nil {
-		s.endErr = ErrSessionClosed
+	if s.endErr == nil || s.isClosed() {
+		s.endErr = ErrSessionClosed // its owner, or its idle limit, closed it
 	}
 }
 
@@ -500,6 +500,10 @@ func (s *Session) Close() error {
 	<-s.pumpDone
 	return nil
 }
+
+// Done is closed once the session has ended (closed, idle, stopped with
+// the client, or its CLI gone) and its CLI is reaped.
+func (s *Session) Done() <-chan struct{} { return s.pumpDone }
 
 func (s *Session) isClosed() bool {
 	s.mu.Lock()

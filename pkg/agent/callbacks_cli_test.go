@@ -55,8 +55,10 @@ func TestPermissionCallback(t *testing.T) {
 		isError  bool
 	}{
 		{
-			name:     "deny",
-			decide:   func(context.Context, agent.PermissionRequest) (agent.PermissionResult, error) { return agent.Deny("not today"), nil },
+			name: "deny",
+			decide: func(context.Context, agent.PermissionRequest) (agent.PermissionResult, error) {
+				return agent.Deny("not today"), nil
+			},
 			inResult: "not today", isError: true,
 		},
 		{
@@ -70,8 +72,10 @@ func TestPermissionCallback(t *testing.T) {
 			made: "changed",
 		},
 		{
-			name:     "panic",
-			decide:   func(context.Context, agent.PermissionRequest) (agent.PermissionResult, error) { panic("a bug in the callback") },
+			name: "panic",
+			decide: func(context.Context, agent.PermissionRequest) (agent.PermissionResult, error) {
+				panic("a bug in the callback")
+			},
 			inResult: "permission callback failed", isError: true,
 		},
 		{

@@ -136,6 +136,10 @@ func (s *Session) SetPermissionMode(ctx context.Context, mode string) error {
 // the first turn's messages.
 func (s *Session) ID() string { return s.s.SessionID() }
 
+// Done is closed once the session has ended (by Close, its idle limit,
+// the client's Close, or its CLI's end) and its CLI is reaped.
+func (s *Session) Done() <-chan struct{} { return s.s.Done() }
+
 // Close ends the session: a running turn is stopped, the CLI's input
 // closes, and the CLI exits (stopped after StopGracePeriod) and is
 // reaped; its slot is freed. It is idempotent and safe to call from a

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -177,4 +178,71 @@ func TestSessionTurnOptions(t *testing.T) {
 	_, err = s.Run(ctx, " ")
 	require.ErrorIs(t, err, agent.ErrInvalidRequest)
 	assert.EqualValues(t, 0, c.Stats().Limiter.Admitted)
+}
+
+// A session none of whose turns runs or waits closes at its idle limit; a
+// running turn holds the countdown.
+func TestSessionIdleLimit(t *testing.T) {
+	t.Parallel()
+	mock := clock.NewMock()
+	gate := make(chan struct{})
+	srv := fakeapi.New(t, fakeapi.Text("slow").WithGate(gate))
+	c := realClient(t, func(cfg *agent.Config) { cfg.Clock = mock })
+	ctx := queryCtx(t)
+	s, err := c.Session(ctx, apiOpts(t, srv, 0, agent.WithSessionIdle(time.Minute))...)
+	require.NoError(t, err)
+	defer s.Close()
+
+	turn := make(chan error, 1)
+	go func() {
+		_, err := s.Run(ctx, "a slow turn")
+		turn <- err
+	}()
+	require.NoError(t, srv.WaitInFlight(ctx, 1))
+	mock.Add(time.Hour) // the turn runs: not idle
+	close(gate)
+	require.NoError(t, <-turn)
+	select {
+	case <-s.Done():
+		t.Fatal("closed while a turn ran")
+	default:
+	}
+	mock.Add(59 * time.Second)
+	select {
+	case <-s.Done():
+		t.Fatal("closed before its idle limit")
+	default:
+	}
+	mock.Add(time.Second)
+	select {
+	case <-s.Done():
+	case <-ctx.Done():
+		t.Fatal("not closed at its idle limit")
+	}
+	_, err = s.Run(ctx, "too late")
+	assert.ErrorIs(t, err, agent.ErrSessionClosed)
+	assert.Zero(t, c.Stats().InFlight)
+}
+
+// Closing the client ends its sessions, a turn's loop body calling it
+// included: nothing is left running.
+func TestClientCloseEndsSessions(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New(t, fakeapi.Text("one"), fakeapi.Text("two"))
+	c := realClient(t, nil)
+	ctx := queryCtx(t)
+	s, err := c.Session(ctx, apiOpts(t, srv, 0)...)
+	require.NoError(t, err)
+	idle, err := c.Session(ctx, apiOpts(t, srv, 0)...)
+	require.NoError(t, err)
+	for msg := range s.Query(ctx, "close from the body") {
+		if msg != nil {
+			require.NoError(t, c.Close())
+		}
+	}
+	<-s.Done()
+	<-idle.Done()
+	_, err = idle.Run(ctx, "after Close")
+	assert.ErrorIs(t, err, agent.ErrSessionClosed)
+	assert.Zero(t, c.Stats().InFlight)
 }
