@@ -32,17 +32,25 @@ func TestExamples(t *testing.T) {
 	t.Chdir(t.TempDir())
 
 	tests := []struct {
-		name string
-		run  func()
-		want string
+		name    string
+		run     func()
+		answers []fakeapi.Answer // before the default "Hello!"
+		want    string
 	}{
-		{"Query", ExampleClient_Query, "session started\nassistant: Hello!\nresult: Hello! (1 turn)\n"},
-		{"Run", ExampleClient_Run, "Hello!\ncost known: true\n"},
-		{"RunBatch", ExampleClient_RunBatch, "0: Hello!\n1: Hello!\n2: Hello!\nadmitted: 3\n"},
-		{"Serve", ExampleClient_Serve, "Hello!\nserve: context canceled\nafter: true\n"},
+		{"Query", ExampleClient_Query, nil, "session started\nassistant: Hello!\nresult: Hello! (1 turn)\n"},
+		{"Run", ExampleClient_Run, nil, "Hello!\ncost known: true\n"},
+		{"RunBatch", ExampleClient_RunBatch, nil, "0: Hello!\n1: Hello!\n2: Hello!\nadmitted: 3\n"},
+		{"Serve", ExampleClient_Serve, nil, "Hello!\nserve: context canceled\nafter: true\n"},
+		{"Session", ExampleClient_Session, []fakeapi.Answer{fakeapi.Text("Hello, Ada."), fakeapi.Text("Your name is Ada.")},
+			"Hello, Ada. (this turn: 0.00021 USD)\nYour name is Ada. (this turn: 0.00021 USD)\n"},
+		{"WithHook", ExampleWithHook, []fakeapi.Answer{fakeapi.ToolUse("rm -rf build"), fakeapi.Text("I may not delete it.")},
+			"blocked: rm -rf build\nI may not delete it.\n"},
+		{"WithCanUseTool", ExampleWithCanUseTool, []fakeapi.Answer{fakeapi.ToolUse("touch todo.txt"), fakeapi.Text("Made it.")},
+			"asked for Bash touch todo.txt\nMade it.\nnotes.txt made: true\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			srv.Enqueue(tt.answers...)
 			assert.Equal(t, tt.want, stdoutOf(t, tt.run))
 		})
 	}

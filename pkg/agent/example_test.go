@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
 )
@@ -118,4 +120,86 @@ func ExampleClient_Serve() {
 	fmt.Println("serve:", <-served)
 	_, err = c.Run(context.Background(), "Say hello")
 	fmt.Println("after:", errors.Is(err, agent.ErrClosed))
+}
+
+// Session keeps one CLI process for a conversation: each turn sees the
+// earlier ones, and each passes the client's guards.
+func ExampleClient_Session() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	ctx := context.Background()
+	s, err := c.Session(ctx, agent.WithMaxTurns(3))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	for _, prompt := range []string{"My name is Ada.", "What is my name?"} {
+		res, err := s.Run(ctx, prompt)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Printf("%s (this turn: %.5f USD)\n", res.Result, res.TurnCostUSD)
+	}
+}
+
+// A PreToolUse hook sees each Bash command before it runs and can block
+// it; the model is told why.
+func ExampleWithHook() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	noRm := agent.WithHook(agent.PreToolUse, "Bash", func(_ context.Context, in agent.HookInput) (agent.HookOutput, error) {
+		cmd, _ := in.ToolInput["command"].(string)
+		if strings.HasPrefix(cmd, "rm ") {
+			fmt.Println("blocked:", cmd)
+			return agent.BlockTool("deleting files is not allowed here"), nil
+		}
+		return agent.HookOutput{}, nil // let it run
+	})
+	res, err := c.Run(context.Background(), "Clean up the build directory",
+		agent.WithAllowedTools("Bash"), noRm)
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(res.Result)
+}
+
+// A permission callback decides each tool use the CLI asks about: allow,
+// allow with a changed input, or deny with a message the model sees.
+func ExampleWithCanUseTool() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	decide := agent.WithCanUseTool(func(_ context.Context, r agent.PermissionRequest) (agent.PermissionResult, error) {
+		fmt.Println("asked for", r.ToolName, r.Input["command"])
+		if r.ToolName == "Bash" {
+			return agent.AllowWithInput(map[string]any{"command": "touch notes.txt"}), nil
+		}
+		return agent.Deny("only Bash is allowed"), nil
+	})
+	res, err := c.Run(context.Background(), "Make a notes file", decide)
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(res.Result)
+	_, err = os.Stat("notes.txt")
+	fmt.Println("notes.txt made:", err == nil)
 }
