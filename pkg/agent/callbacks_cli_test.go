@@ -134,6 +134,7 @@ func TestPermissionCallbackContextEndsWithTheTurn(t *testing.T) {
 	_, err := c.Run(ctx, "make a file", opts...)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Error(t, <-ended, "the callback saw its context end")
+	require.NoError(t, c.Close(), "the stopped CLI is reaped before its directory is removed")
 }
 
 // A PreToolUse hook blocks Bash with a reason: the tool does not run and
