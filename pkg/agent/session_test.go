@@ -246,3 +246,25 @@ func TestClientCloseEndsSessions(t *testing.T) {
 	assert.ErrorIs(t, err, agent.ErrSessionClosed)
 	assert.Zero(t, c.Stats().InFlight)
 }
+
+// SetModel and SetPermissionMode reach the session's CLI: the next turn's
+// API request asks for the new model.
+func TestSessionSetModel(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New(t, fakeapi.Text("one"), fakeapi.Text("two"))
+	c := realClient(t, nil)
+	ctx := queryCtx(t)
+	s, err := c.Session(ctx, apiOpts(t, srv, 0, agent.WithModel("sonnet"))...)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Run(ctx, "first")
+	require.NoError(t, err)
+	require.NoError(t, s.SetModel(ctx, "haiku"))
+	require.NoError(t, s.SetPermissionMode(ctx, "acceptEdits"))
+	_, err = s.Run(ctx, "second")
+	require.NoError(t, err)
+	msgs := srv.Messages()
+	require.NotEmpty(t, msgs)
+	assert.Contains(t, msgs[len(msgs)-1].Model, "haiku")
+	assert.Contains(t, msgs[0].Model, "sonnet")
+}
