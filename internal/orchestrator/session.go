@@ -278,8 +278,19 @@ func (s *Session) runTurn(ctx context.Context, prompt string, opts TurnOptions, 
 		return
 	}
 	r := &turnReader{s: s, t: t, yield: o.active.body(yield)}
-	if err := s.ctl.SendTurn(t.ctx, prompt); err != nil {
-		<-s.pumpDone // the CLI is gone, or going: its end says why
+	if err := s.ctl.SendTurn(t.ctx, prompt); err != nil && t.ctx.Err() != nil {
+		// The caller gave up while the turn was being written, which may
+		// have reached the CLI whole: it is interrupted and read to its
+		// end (bounded by the grace period) like a turn the caller left.
+		r.yield(nil, causeError(t.ctx))
+		r.leave()
+		go func() {
+			r.drain()
+			r.settle()
+		}()
+		return
+	} else if err != nil {
+		<-s.pumpDone // stdin is closed: the CLI is gone, or going; its end says why
 		r.end(cmp.Or(s.endErr, err))
 		r.settle()
 		return
