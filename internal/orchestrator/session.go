@@ -316,8 +316,8 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 	if s.isClosed() {
 		return nil, s.closedError()
 	}
-	if !o.enter() {
-		return nil, rejection(ErrClosed)
+	if !o.enter() { // the client's Close ends its sessions: both are true
+		return nil, fmt.Errorf("%w: %w", ErrSessionClosed, rejection(ErrClosed))
 	}
 	// Close cancels qctx with ErrClosed, whether the turn waits or runs.
 	qctx, cancel := context.WithCancelCause(ctx)

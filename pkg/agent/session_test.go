@@ -244,6 +244,7 @@ func TestClientCloseEndsSessions(t *testing.T) {
 	<-idle.Done()
 	_, err = idle.Run(ctx, "after Close")
 	assert.ErrorIs(t, err, agent.ErrSessionClosed)
+	assert.ErrorIs(t, err, agent.ErrClosed)
 	assert.Zero(t, c.Stats().InFlight)
 }
 
