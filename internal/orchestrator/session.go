@@ -82,6 +82,9 @@ type sessionItem struct {
 
 // turnState is what the session knows of its running turn.
 type turnState struct {
+	// mu guards w.spend: the turn's goroutine meters the items it sees,
+	// and the stream's goroutines what it will not (Session.drain).
+	mu        sync.Mutex
 	w         *watch
 	ctx       context.Context // ends when the turn ends
 	cancel    context.CancelCauseFunc
@@ -186,7 +189,9 @@ func isDecodeError(err error) bool {
 // stopped, or the turn left).
 func (s *Session) drain(msg protocol.Message) {
 	if t := s.current.Load(); t != nil {
+		t.mu.Lock()
 		t.w.spend.observe(msg)
+		t.mu.Unlock()
 	}
 }
 
@@ -282,7 +287,7 @@ func (s *Session) runTurn(ctx context.Context, prompt string, opts TurnOptions, 
 		// The caller gave up while the turn was being written, which may
 		// have reached the CLI whole: it is interrupted and read to its
 		// end (bounded by the grace period) like a turn the caller left.
-		r.yield(nil, causeError(t.ctx))
+		r.yield(nil, cli.ContextError(t.ctx))
 		r.leave()
 		go func() {
 			r.drain()
@@ -365,6 +370,8 @@ type turnReader struct {
 
 // see is watch.see for the turn's item.
 func (r *turnReader) see(msg protocol.Message, err error) (error, bool) {
+	r.t.mu.Lock()
+	defer r.t.mu.Unlock()
 	return r.t.w.see(msg, err, func(err error) error { return r.s.o.streamError(r.t.ctx, r.t.ctx, err) })
 }
 
@@ -396,7 +403,7 @@ func (r *turnReader) read() bool {
 			r.end(r.s.endErr)
 			return true
 		case <-done:
-			r.yield(nil, causeError(r.t.ctx))
+			r.yield(nil, cli.ContextError(r.t.ctx))
 			r.leave()
 			return false
 		}
@@ -415,17 +422,19 @@ func (r *turnReader) end(err error) {
 	r.yield(nil, err)
 }
 
-// leave interrupts the turn the caller left.
-func (r *turnReader) leave() {
-	r.left = true
-	go r.s.ctl.Interrupt(context.WithoutCancel(r.t.ctx)) //nolint:errcheck // drain's grace timer stops a CLI that does not answer
-}
+// leave marks the turn as left by its caller: drain interrupts it.
+func (r *turnReader) leave() { r.left = true }
 
-// drain reads the rest of an interrupted turn, metering it, up to its
-// result or the session's end; a CLI that has not ended the turn within
-// the grace period is stopped (the session ends).
+// drain interrupts the turn its caller left and reads the rest of it,
+// metering it, up to its result or the session's end; a CLI that has not
+// ended the turn within the grace period is stopped (the session ends).
 func (r *turnReader) drain() {
 	grace := cmp.Or(r.s.o.cli.GracePeriod, cli.DefaultGracePeriod)
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(r.t.ctx), grace)
+	defer cancel()
+	// The answer is routed by the reader of stdout, whatever this
+	// goroutine is doing; the timer below stops a CLI that never answers.
+	r.s.ctl.Interrupt(ictx) //nolint:errcheck // see above
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	for {
@@ -451,8 +460,11 @@ func (r *turnReader) settle() {
 	s, t := r.s, r.t
 	s.current.Store(nil)
 	stopped := r.left || stoppedByClose(context.Cause(t.ctx))
-	s.o.breaker.Report(t.permit, t.w.outcome(r.ended, stopped))
-	s.o.limiter.Settle(t.admission, t.w.charge(ownCost(t.w.end.Result)))
+	s.o.breaker.Report(t.permit, t.w.outcome(r.ended, stopped)) // may run Config.Classify: not under t.mu
+	t.mu.Lock()
+	cost := t.w.charge(ownCost(t.w.end.Result))
+	t.mu.Unlock()
+	s.o.limiter.Settle(t.admission, cost)
 	t.untrack()
 	t.cancel(nil)
 	s.o.active.done()
@@ -567,13 +579,4 @@ func (s *Session) armIdle() {
 		return
 	}
 	s.idleT.Reset(s.idle)
-}
-
-// causeError is ctx's error, with its cause when that says more.
-func causeError(ctx context.Context) error {
-	err := ctx.Err()
-	if cause := context.Cause(ctx); cause != nil && cause != err {
-		return fmt.Errorf("%w: %w", err, cause)
-	}
-	return err
 }

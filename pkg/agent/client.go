@@ -122,9 +122,15 @@ func (c *Client) requestOf(o *Options, prompt string) cli.Request {
 // (a *DecodeError) is returned only when no result arrived; Query yields
 // every one.
 func (c *Client) Run(ctx context.Context, prompt string, opts ...Option) (*ResultMessage, error) {
+	return drainRun(c.orch.Query(ctx, c.request(prompt, opts)))
+}
+
+// drainRun ranges over one run's stream and returns its result and error;
+// only those are converted.
+func drainRun(seq iter.Seq2[protocol.Message, error]) (*ResultMessage, error) {
 	var end orchestrator.Ending
-	for msg, err := range c.orch.Query(ctx, c.request(prompt, opts)) {
-		end.Observe(msg, err) // only the result and the error are converted
+	for msg, err := range seq {
+		end.Observe(msg, err)
 	}
 	var result *ResultMessage
 	if end.Result != nil {

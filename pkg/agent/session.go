@@ -87,15 +87,7 @@ func (s *Session) Run(ctx context.Context, prompt string, opts ...Option) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	var end orchestrator.Ending
-	for msg, err := range s.s.Turn(ctx, prompt, turn) {
-		end.Observe(msg, err)
-	}
-	var result *ResultMessage
-	if end.Result != nil {
-		result = exportResult(end.Result)
-	}
-	return result, exportError(end.Err())
+	return drainRun(s.s.Turn(ctx, prompt, turn))
 }
 
 // turnOptions keeps the options a turn may set.

@@ -88,7 +88,7 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			return
 		}
 		if err := ctx.Err(); err != nil {
-			yield(nil, ctxError(ctx))
+			yield(nil, ContextError(ctx))
 			return
 		}
 		// The process's context ends with the caller's, or with stop; it
@@ -181,7 +181,7 @@ func run(ctx context.Context, p *process, yield func(protocol.Message, error) bo
 	}
 	switch {
 	case ctx.Err() != nil:
-		yield(nil, ctxError(ctx))
+		yield(nil, ContextError(ctx))
 	case p.ctx.Err() != nil:
 		yield(nil, context.Cause(p.ctx))
 	default:
@@ -221,8 +221,8 @@ func turnCost(res *protocol.ResultMessage, prev *float64) float64 {
 	return turn
 }
 
-// ctxError is ctx's error, with its cause when that says more.
-func ctxError(ctx context.Context) error {
+// ContextError is ctx's error, with its cause when that says more.
+func ContextError(ctx context.Context) error {
 	err := ctx.Err()
 	if cause := context.Cause(ctx); cause != nil && cause != err {
 		return fmt.Errorf("%w: %w", err, cause)
