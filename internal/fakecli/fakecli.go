@@ -73,6 +73,7 @@ const (
 	OpAwaitControl    Op = "await_control"     // read stdin until a control request of the host's arrives; answer it with Data ("success"), or leave it unanswered
 	OpAwaitStdinBytes Op = "await_stdin_bytes" // wait until N bytes wait unread on stdin
 	OpStdoutBytes     Op = "stdout_bytes"      // write about N bytes of assistant lines of Code bytes each to stdout, Pause after each
+	OpServe           Op = "serve"             // answer user turns until stdin closes, as a CLI kept for many turns (see Serve)
 )
 
 // Step is one action of a Script. Only the fields its Op uses are set.
@@ -129,6 +130,21 @@ type ControlSummary struct {
 	Answered int               `json:"answered"`
 	Errors   map[string]string `json:"errors"` // request id -> error message, for error answers
 	Stdin    []string          `json:"stdin"`  // the other lines read meanwhile
+}
+
+// Serve answers the user turns on stdin until it closes, as the CLI does
+// with --input-format stream-json: each turn gets an init line, an
+// assistant line and a result whose text is ServedText (the prompt, this
+// process's pid and the turns it answered since its last /clear), costing
+// usd more than the previous result's cumulative total_cost_usd. "/clear"
+// starts a new conversation: a result at no cost, and the count restarts.
+// Control requests of the host's are answered with success.
+func Serve(usd float64) Step { return Step{Op: OpServe, USD: usd} }
+
+// ServedText is the answer of a Serve step to prompt, from the process
+// pid, as the turn-th turn since its start or its last /clear.
+func ServedText(prompt string, pid, turn int) string {
+	return fmt.Sprintf("%s [pid %d, turn %d]", prompt, pid, turn)
 }
 
 // AwaitStdinEOF reads stdin until the client closes it, as the CLI does
@@ -435,6 +451,8 @@ func play(st Step) error {
 	case OpControlRaw:
 		_, err := io.WriteString(os.Stdout, st.Data)
 		return err
+	case OpServe:
+		return serve(st.USD)
 	case OpSpend:
 		cost := st.USD
 		for _, arg := range os.Args[1:] {
@@ -486,6 +504,50 @@ func readPrompt() (string, error) {
 	}
 	rest, err := io.ReadAll(r)
 	return line + string(rest), err
+}
+
+// serve plays a Serve step.
+func serve(usd float64) error {
+	total, turn := 0.0, 0
+	for {
+		line, err := stdin.ReadString('\n')
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Type      string `json:"type"`
+			RequestID string `json:"request_id"`
+			Message   struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &in) != nil {
+			continue
+		}
+		var out []string
+		switch {
+		case in.Type == "control_request":
+			out = []string{fmt.Sprintf(`{"type":"control_response","response":{"subtype":"success","request_id":%q,"response":{}}}`, in.RequestID)}
+		case in.Type != "user":
+			continue
+		case in.Message.Content == "/clear":
+			turn = 0
+			out = []string{InitLine(), ResultLine("", total)}
+		default:
+			turn++
+			total += usd
+			text := ServedText(in.Message.Content, os.Getpid(), turn)
+			out = []string{InitLine(), AssistantLine(text), ResultLine(text, total)}
+		}
+		for _, l := range out {
+			if _, err := io.WriteString(os.Stdout, l+"\n"); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // stdin is the fake's one reader of its stdin, shared by the steps.

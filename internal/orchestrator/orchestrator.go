@@ -36,6 +36,7 @@ type Config struct {
 	Limiter      limiter.Config
 	Breaker      breaker.Config
 	CLI          cli.Options
+	Pool         PoolConfig    // zero: no warm processes
 	QueryTimeout time.Duration // 0: no limit beyond the caller's context
 	MaxPause     time.Duration // bounds a pause the API signals; 0: DefaultMaxPause
 	Classify     Classifier    // nil: Classify
@@ -57,6 +58,8 @@ type Orchestrator struct {
 	// callbacks runs the user's callbacks (see callbacks.go).
 	callbacks *callback.Guard
 	pauses    pauses
+	pool      *pool
+	budgeted  bool // the limiter has a budget: every query has a cap
 
 	unsubscribe func()
 	prices      prices // learned from results, shared by every query
@@ -119,6 +122,8 @@ func New(cfg Config) (*Orchestrator, error) {
 		done:      make(chan struct{}),
 		pauses:    pauses{max: cmp.Or(cfg.MaxPause, DefaultMaxPause)},
 		active:    newActivity(),
+		pool:      newPool(cfg.Pool, cfg.CLI, cfg.Clock, cfg.Logger),
+		budgeted:  cfg.Limiter.CostBudgetHourly != limiter.Unlimited,
 	}
 	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
 		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
@@ -130,11 +135,33 @@ func New(cfg Config) (*Orchestrator, error) {
 type Stats struct {
 	Limiter limiter.Stats
 	Breaker breaker.Stats
+	Pool    PoolStats
 }
 
-// Stats returns a snapshot of the limiter and the breaker.
+// Stats returns a snapshot of the limiter, the breaker and the pool.
 func (o *Orchestrator) Stats() Stats {
-	return Stats{Limiter: o.limiter.Stats(), Breaker: o.breaker.Stats()}
+	return Stats{Limiter: o.limiter.Stats(), Breaker: o.breaker.Stats(), Pool: o.pool.Stats()}
+}
+
+// Prewarm declares the key of req (its flags, environment and working
+// directory, as a query with these options would run): the pool keeps its
+// spares from now on, whether or not such queries come. It reports false
+// when req cannot be served warm (see cli.Request.WarmKey) or the pool
+// keeps no spares. Invalid options are an error, as for a query.
+func (o *Orchestrator) Prewarm(req cli.Request) (bool, error) {
+	check := req
+	check.Prompt = "prewarm" // its options are checked as a query's; it has no prompt
+	if err := o.validate(&check); err != nil {
+		return false, err
+	}
+	if !o.enter() {
+		return false, ErrClosed
+	}
+	defer o.active.done()
+	// As run sets it: a query with a cap is watched through the partial
+	// messages.
+	req.PartialMessages = req.PartialMessages || o.budgeted || req.MaxBudgetUSD > 0
+	return o.pool.prewarm(&req), nil
 }
 
 // Close stops every running query (their processes are terminated and
@@ -154,6 +181,7 @@ func (o *Orchestrator) Close() error {
 		cancel(ErrClosed)
 	}
 	o.mu.Unlock()
+	o.pool.close() // the parked processes, and those between two queries
 
 	// Every query, waiting or running, has been told; once they have all
 	// settled (charges included), but for those in their loop body (Close
@@ -285,8 +313,10 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// What the CLI wrote that the stream did not yield (it was stopped, or
 	// the caller broke out) was spent all the same: the meter reads it.
 	req.Drain = w.spend.observe
+	poolDone := o.pool.claim(&req) // a warm process, if one is parked for req
 	req.Reaped = func() {
 		o.limiter.Settle(admission, w.charge(w.end.Result))
+		poolDone()
 		o.active.done()
 	}
 	streaming = true

@@ -24,6 +24,9 @@ type Config struct {
 
 	RateLimit      RateLimitConfig
 	CircuitBreaker CircuitBreakerConfig
+	// Warm configures the processes started ahead of queries (on by
+	// default: one spare per key, two in all; see WarmConfig).
+	Warm WarmConfig
 
 	// MaxConcurrent caps the CLI processes running at once (default 4;
 	// Unlimited: no cap).
@@ -208,7 +211,8 @@ func importOutcome(o Outcome) breaker.Outcome {
 // an hour, 10.00 USD an hour with at least 0.01 USD free to admit a query
 // (QueryBudget stays 0: the budget over MaxConcurrent, 2.50 USD), pauses of
 // at most an hour, 4 at once, 1000 waiting; the breaker opens after 5
-// failures, stays open 60 s and lets 2 probes through.
+// failures, stays open 60 s and lets 2 probes through; one warm spare per
+// key, two in all, none older than 10 minutes, no reuse.
 func DefaultConfig() Config {
 	return Config{
 		RateLimit: RateLimitConfig{
@@ -223,6 +227,12 @@ func DefaultConfig() Config {
 			Timeout:          60 * time.Second,
 			HalfOpenRequests: 2,
 			SuccessThreshold: 2,
+		},
+		Warm: WarmConfig{
+			Spares:    DefaultSpares,
+			MaxParked: DefaultMaxParked,
+			MaxAge:    DefaultMaxAge,
+			MaxUses:   DefaultMaxUses,
 		},
 		MaxConcurrent:   4,
 		MaxQueued:       1000,
@@ -257,6 +267,7 @@ func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
 			GracePeriod:  c.StopGracePeriod,
 			IdleTimeout:  c.IdleTimeout,
 		},
+		Pool:         c.Warm.poolConfig(),
 		QueryTimeout: c.QueryTimeout,
 		MaxPause:     c.RateLimit.MaxPause,
 		Classify:     classify,

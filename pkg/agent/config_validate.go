@@ -39,6 +39,9 @@ func (c Config) validate() error {
 		{"CircuitBreaker.FailureThreshold", c.CircuitBreaker.FailureThreshold, math.MaxInt, false},
 		{"CircuitBreaker.HalfOpenRequests", c.CircuitBreaker.HalfOpenRequests, math.MaxInt, false},
 		{"CircuitBreaker.SuccessThreshold", c.CircuitBreaker.SuccessThreshold, math.MaxInt, false},
+		{"Warm.Spares", c.Warm.Spares, maxParked, false},
+		{"Warm.MaxParked", c.Warm.MaxParked, maxParked, false},
+		{"Warm.MaxUses", c.Warm.MaxUses, math.MaxInt, false},
 	} {
 		switch {
 		case f.unlimited && f.v == Unlimited:
@@ -61,6 +64,7 @@ func (c Config) validate() error {
 		{"RateLimit.MaxPause", c.RateLimit.MaxPause},
 		{"CircuitBreaker.Timeout", c.CircuitBreaker.Timeout},
 		{"CircuitBreaker.MaxTimeout", c.CircuitBreaker.MaxTimeout},
+		{"Warm.MaxAge", c.Warm.MaxAge},
 	} {
 		if f.v < 0 {
 			bad(f.path, "must not be negative (0 means the default), got %v", f.v)
@@ -75,6 +79,10 @@ func (c Config) validate() error {
 	errs = append(errs, c.validateBudget()...)
 	return errors.Join(errs...)
 }
+
+// maxParked bounds Warm.Spares and Warm.MaxParked: each parked process
+// holds about 200 MB.
+const maxParked = 64
 
 // validateBudget checks the budget fields the way the limiter does, with
 // the public names: a finite budget, caps within it, and a cap per query

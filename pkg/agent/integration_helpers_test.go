@@ -26,7 +26,9 @@ const queryTimeout = 90 * time.Second
 // (fails it under CI). The client is closed when the test ends.
 func realClient(t *testing.T, edit func(*agent.Config)) *agent.Client {
 	t.Helper()
-	cfg := agent.Config{CLIPath: fakeapi.CLIPath(t)}
+	// No spares unless a test asks (warm_cli_test.go): each would cost a
+	// CLI's start-up.
+	cfg := agent.Config{CLIPath: fakeapi.CLIPath(t), Warm: agent.WarmConfig{Disabled: true}}
 	if edit != nil {
 		edit(&cfg)
 	}

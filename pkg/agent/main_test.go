@@ -44,7 +44,9 @@ func fakeCLIPath() string {
 func newClient(t *testing.T, edit func(*agent.Config)) (*agent.Client, *clock.Mock) {
 	t.Helper()
 	mock := clock.NewMock()
-	cfg := agent.Config{CLIPath: fakeCLIPath(), Clock: mock, MaxConcurrent: 8}
+	// No spares unless a test asks: a fake CLI's script plays as soon as
+	// the process starts.
+	cfg := agent.Config{CLIPath: fakeCLIPath(), Clock: mock, MaxConcurrent: 8, Warm: agent.WarmConfig{Disabled: true}}
 	if edit != nil {
 		edit(&cfg)
 	}

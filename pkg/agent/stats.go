@@ -25,6 +25,8 @@ type Stats struct {
 	// Processes counts what the client did to CLI processes to protect
 	// the host.
 	Processes ProcessStats
+	// Warm counts the processes started ahead of queries (Config.Warm).
+	Warm WarmStats
 }
 
 // LimiterStats is a snapshot of the rate limiter. A limit that is off reads
@@ -176,6 +178,7 @@ func (c *Client) Stats() Stats {
 			StdoutPauses:         pc.StdoutPauses.Load(),
 			MaxUnreadStdoutBytes: pc.MaxUnreadStdout.Load(),
 		},
+		Warm: exportWarmStats(s.Pool),
 	}
 }
 

@@ -200,7 +200,9 @@ func (c *control) route(msg protocol.Message) {
 
 // handle starts the handler of one of the CLI's requests.
 func (c *control) handle(r *protocol.ControlRequest) {
+	c.mu.Lock()
 	h := c.handlers[r.Subtype]
+	c.mu.Unlock()
 	if h == nil { // answered like any other: off the reading path
 		h = func(context.Context, *protocol.ControlRequest) (any, error) {
 			return nil, fmt.Errorf("unsupported control request subtype %s", strconv.Quote(r.Subtype))
@@ -255,6 +257,15 @@ func (c *control) answer(id string, resp any, err error) {
 		line = protocol.ControlErrorLine(id, err.Error())
 	}
 	c.writeControl(c.ctx, line, answerSpin) //nolint:errcheck // a CLI that is gone needs no answer
+}
+
+// setHandlers replaces the handlers of the CLI's requests (a warm
+// process's, at its claim and its release); a request being handled keeps
+// its handler.
+func (c *control) setHandlers(h map[string]ControlHandler) {
+	c.mu.Lock()
+	c.handlers = h
+	c.mu.Unlock()
 }
 
 // end is called once every line of the CLI's has been read (by the reader

@@ -107,6 +107,14 @@ func (c *control) endedByOwner() bool {
 	return c.ownerClosed && c.turns == 0
 }
 
+// atRest reports whether a warm process's CLI waits for a turn: every
+// turn answered, stdin open, the CLI not ended.
+func (c *control) atRest() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.turns == 0 && !c.closed && !c.ended
+}
+
 // inputDone reports whether the CLI has nothing left to do: stdin closed
 // and every turn answered.
 func (c *control) inputDone() bool {

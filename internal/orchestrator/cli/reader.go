@@ -154,6 +154,23 @@ func (b *inbox) leave() {
 	wake(b.room)
 }
 
+// setDrain sets where the messages the consumer leaves go (a warm
+// process's, at its claim).
+func (b *inbox) setDrain(drain func(protocol.Message)) {
+	b.mu.Lock()
+	b.drain = drain
+	b.mu.Unlock()
+}
+
+// detach empties the inbox and unsets drain, for a warm process handed
+// back after its stream (which has not left): it returns what was queued.
+func (b *inbox) detach() []inboxItem {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.drain = nil
+	return b.takeAll()
+}
+
 // takeAll empties the inbox; b.mu is held.
 func (b *inbox) takeAll() []inboxItem {
 	items := b.items
@@ -162,12 +179,15 @@ func (b *inbox) takeAll() []inboxItem {
 }
 
 func (b *inbox) drainAll(items []inboxItem) {
-	if b.drain == nil {
+	b.mu.Lock()
+	drain := b.drain
+	b.mu.Unlock()
+	if drain == nil {
 		return
 	}
 	for _, it := range items {
 		if it.err == nil && it.msg != nil {
-			b.drain(it.msg)
+			drain(it.msg)
 		}
 	}
 }

@@ -118,6 +118,20 @@ type Request struct {
 	// process has started, before its output is read, from the iterator's
 	// goroutine.
 	OnStart func(*Controller)
+	// Warm, when set, is the process that serves the request, started
+	// ahead of it (StartWarm) for the request's WarmKey: the stream
+	// writes the initialize (unless the process already had it) and the
+	// turn, and ends at the turn's result, whose TotalCostUSD is then the
+	// turn's own cost (the CLI counts from the process's start). Session
+	// and OnStart must not be set with it; the process's own flags, not
+	// the request's, apply.
+	Warm *Warm
+	// Reuse, with Warm, takes the process back once its turn is answered
+	// and the CLI waits for the next: it is handed to Reuse after Reaped,
+	// when the stream's iterator returns, from its goroutine (Reuse must
+	// not block), and is reset with /clear when a stream claims it next.
+	// Without it, the process exits like a one-shot's.
+	Reuse func(*Warm)
 }
 
 // reaped calls r.Reaped if set.

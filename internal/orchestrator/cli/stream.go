@@ -56,6 +56,11 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 			yield(nil, errReused)
 			return
 		}
+		opt := opt.withDefaults()
+		if req.Warm != nil {
+			streamWarm(ctx, req, opt, yield)
+			return
+		}
 		var (
 			p  *process
 			st runState
@@ -77,39 +82,18 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 				}()
 			}
 		}()
-		opt := opt.withDefaults()
-		if err := req.validate(); err != nil {
-			yield(nil, err)
-			return
-		}
-		path, err := Find(opt.Path)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		if err := ctx.Err(); err != nil {
-			yield(nil, ContextError(ctx))
-			return
-		}
 		// The process's context ends with the caller's, or with stop; it
 		// is detached from the caller's when the iterator returns, so that
 		// a CLI that printed its result gets its grace period to exit even
 		// if the caller's ctx ends right after the loop.
-		pctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
-		defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
-		// Armed before the CLI starts: a test advancing a mock clock once
-		// the CLI runs always finds the timer.
-		idle := newWatchdog(opt.Clock, opt.IdleTimeout)
-		idle.arm(func() {
-			stop(fmt.Errorf("%w: no output for %s", protocol.ErrIdleTimeout, opt.IdleTimeout))
-		})
-		defer idle.stop()
-		p, err = start(pctx, stop, path, &req, &opt, idle)
+		var err error
+		p, err = launch(ctx, &req, &opt)
 		if err != nil {
-			stop(nil)
 			yield(nil, err)
 			return
 		}
+		defer p.idle.stop()
+		defer context.AfterFunc(ctx, func() { p.stop(context.Cause(ctx)) })()
 		if req.OnStart != nil {
 			req.OnStart(&Controller{c: p.ctl})
 		}
@@ -117,10 +101,43 @@ func Stream(ctx context.Context, req Request, opt Options) iter.Seq2[protocol.Me
 	}
 }
 
+// launch validates req and starts its CLI, with a context of its own
+// that keeps ctx's values but not its end (stop ends it), and an idle
+// watchdog armed to stop it.
+func launch(ctx context.Context, req *Request, opt *Options) (*process, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	path, err := Find(opt.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ContextError(ctx)
+	}
+	pctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	// Armed before the CLI starts: a test advancing a mock clock once
+	// the CLI runs always finds the timer.
+	idle := newWatchdog(opt.Clock, opt.IdleTimeout)
+	idle.arm(func() {
+		stop(fmt.Errorf("%w: no output for %s", protocol.ErrIdleTimeout, opt.IdleTimeout))
+	})
+	p, err := start(pctx, stop, path, req, opt, idle)
+	if err != nil {
+		idle.stop()
+		stop(nil)
+		return nil, err
+	}
+	return p, nil
+}
+
 // runState is how far run got, for the stream's cleanup.
 type runState struct {
-	sawResult bool // a result was yielded
-	reaped    bool // the CLI is reaped: the stream ran to its natural end
+	warm      bool    // the process is a warm one's: the stream ends at its turn's result, and the CLI is left running
+	claimed   bool    // warm: the turn was written
+	resetUSD  float64 // warm: what the reset before the turn cost
+	sawResult bool    // a result was yielded
+	reaped    bool    // the CLI is reaped: the stream ran to its natural end
 }
 
 // run yields the messages the reader of stdout has for the consumer, then
@@ -146,9 +163,7 @@ func run(ctx context.Context, p *process, yield func(protocol.Message, error) bo
 		if ctx.Err() != nil || (p.ctx.Err() != nil && !p.inbox.failed()) {
 			// Stopping: report why, not more messages (ctx reaches p.ctx a
 			// moment later). This one is drained like those after it.
-			if it.err == nil && p.inbox.drain != nil {
-				p.inbox.drain(it.msg)
-			}
+			p.inbox.drainAll([]inboxItem{it})
 			break
 		}
 		if it.err != nil {
@@ -157,10 +172,16 @@ func run(ctx context.Context, p *process, yield func(protocol.Message, error) bo
 			}
 			continue
 		}
+		res, isResult := it.msg.(*protocol.ResultMessage)
+		if isResult && st.warm {
+			// The CLI's total is cumulative over the process's turns,
+			// its earlier queries' included; the reset before the turn
+			// was for it.
+			res.TotalCostUSD = res.TurnCostUSD + st.resetUSD
+		}
 		if !give(it.msg, nil) {
 			return
 		}
-		res, isResult := it.msg.(*protocol.ResultMessage)
 		if !isResult {
 			continue
 		}
@@ -172,7 +193,10 @@ func run(ctx context.Context, p *process, yield func(protocol.Message, error) bo
 		if res.IsError && !give(nil, protocol.ResultError(res)) {
 			return
 		}
-		if p.ctl.session {
+		switch {
+		case st.warm:
+			return // the CLI waits for its owner's next turn
+		case p.ctl.session:
 			continue // the CLI waits for the next turn
 		}
 		p.finish()
