@@ -14,7 +14,7 @@ import (
 type event struct {
 	T          float64 `json:"t"` // seconds since the demo started
 	Phase      string  `json:"phase"`
-	Kind       string  `json:"event"` // phase, backend, queries, breaker, rate, pause, refused, failed, done
+	Kind       string  `json:"event"` // phase, backend, queries, breaker, rate, pause, warm, refused, failed, done
 	Query      int     `json:"query,omitempty"`
 	From       string  `json:"from,omitempty"` // breaker events
 	To         string  `json:"to,omitempty"`
@@ -22,7 +22,10 @@ type event struct {
 	RetryAfter float64 `json:"retry_after_s,omitempty"` // refused, in seconds
 	CostUSD    float64 `json:"cost_usd,omitempty"`
 	Queued     int     `json:"queued,omitempty"`
-	Until      float64 `json:"until_s,omitempty"` // pause: when it ends, in seconds since the start
+	Until      float64 `json:"until_s,omitempty"`   // pause: when it ends, in seconds since the start
+	Start      string  `json:"start,omitempty"`     // warm phases' done: cold, warm spare or reused
+	LatencyS   float64 `json:"latency_s,omitempty"` // warm phases' done: the query's time, in seconds
+	Pid        int     `json:"pid,omitempty"`       // warm phases' done: the simulated CLI's pid
 	Message    string  `json:"message"`
 }
 
@@ -60,7 +63,7 @@ func (c *console) event(e event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.json {
-		e.T, e.RetryAfter, e.Until = ms(e.T), ms(e.RetryAfter), ms(e.Until)
+		e.T, e.RetryAfter, e.Until, e.LatencyS = ms(e.T), ms(e.RetryAfter), ms(e.Until), ms(e.LatencyS)
 		c.writeJSON(e)
 		return
 	}

@@ -26,7 +26,7 @@ type options struct {
 }
 
 // scenarioNames are the values --scenario accepts, in the order of "all".
-var scenarioNames = []string{"all", "burst", "outage", "pause", "budget"}
+var scenarioNames = []string{"all", "burst", "outage", "pause", "budget", "warm", "reuse"}
 
 // hiddenFlags are left out of --help.
 var hiddenFlags = map[string]bool{"scale": true}
@@ -37,7 +37,7 @@ Watch the rate limiter, the circuit breaker and the cost budget of
 pkg/agent at work. By default the demo needs no API key and no Claude CLI:
 its own binary plays the claude CLI (real subprocesses printing genuine
 stream-json lines, with scripted latency, cost and failures), and limits are
-scaled down so the whole run takes about 12 seconds.
+scaled down so the whole run takes about 17 seconds.
 
 Scenarios (--scenario), each on a fresh client with the limits below:
   burst   more queries than the per-minute rate allows: the rest queue and
@@ -48,7 +48,12 @@ Scenarios (--scenario), each on a fresh client with the limits below:
   pause   one query meets a 429 api_retry: the limiter pauses everyone
   budget  expensive queries spend the hourly budget; the next are refused
           with a retry time instead of waiting an hour
-  all     the four, in this order (default)
+  warm    queries one after the other on a CLI slow to start: the first
+          starts its CLI (cold), the next claim a spare the pool started
+          meanwhile (Config.Warm)
+  reuse   the same with Warm.Reuse: the first query's CLI, reset with
+          /clear, serves the next ones
+  all     the six, in this order (default)
 
 Flags:
 `
@@ -69,7 +74,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.openTimeout, "open-timeout", time.Second, "how long the breaker stays open before probing; doubles on each re-open (CircuitBreaker.Timeout)")
 	fs.StringVar(&o.scenario, "scenario", "all", "what to show: "+strings.Join(scenarioNames, ", "))
 	fs.BoolVar(&o.json, "json", false, "print events as JSON lines and the summary as a final JSON object, for scripts")
-	fs.BoolVar(&o.real, "real", false, "send --queries copies of --prompt to the real claude CLI under the same limits (found on $CLAUDE_CLI_PATH, PATH or the usual install places; needs ANTHROPIC_API_KEY or a login; costs real money)")
+	fs.BoolVar(&o.real, "real", false, "send --queries copies of --prompt to the real claude CLI under the same limits, then 2 more one after the other to show a cold start and a warm spare (found on $CLAUDE_CLI_PATH, PATH or the usual install places; needs ANTHROPIC_API_KEY or a login; costs real money)")
 	fs.StringVar(&o.prompt, "prompt", "Say hello in five words.", "the prompt sent with --real")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every simulated latency, pause and open timeout by this (for tests)")
 

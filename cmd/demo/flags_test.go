@@ -22,7 +22,7 @@ func TestBadFlagsExit2(t *testing.T) {
 	}{
 		{[]string{"--rpm", "many"}, `invalid value "many" for flag -rpm`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
-		{[]string{"--scenario", "chaos"}, `--scenario must be one of all, burst, outage, pause, budget, got "chaos"`},
+		{[]string{"--scenario", "chaos"}, `--scenario must be one of all, burst, outage, pause, budget, warm, reuse, got "chaos"`},
 		{[]string{"--queries", "-1"}, "--queries must be at least 1, got -1"},
 		{[]string{"--concurrency", "0"}, "--concurrency must be at least 1, got 0"},
 		{[]string{"--rph", "0"}, "--rph must be at least 1, got 0"},

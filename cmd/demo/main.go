@@ -2,14 +2,15 @@
 // cost budget do, on real subprocesses, with no API key and no Claude CLI:
 // the demo binary doubles as a simulated claude CLI.
 //
-//	go run ./cmd/demo            # the whole scenario, about 12 seconds
+//	go run ./cmd/demo            # the whole scenario, about 17 seconds
 //	go run ./cmd/demo --help     # the flags
 //
 // The files follow the ideas: scenario.go (the phases), simulated.go (the
 // simulated CLI's scripts), query.go (one query and its outcome),
 // status.go (the events and status line read off Client.Stats),
 // console.go (text, terminal or JSON output), summary.go (the final
-// table), real.go (--real, the real CLI).
+// table), warm.go (the warm phases: cold starts against spares and
+// reuse), real.go (--real, the real CLI).
 package main
 
 import (

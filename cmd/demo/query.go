@@ -40,6 +40,14 @@ func (s *stage) say(kind, format string, args ...any) {
 // prints it when it is worth a line. It returns the outcome kind: done,
 // failed, refused or interrupted.
 func (s *stage) query(ctx context.Context, prompt string, opts ...agent.Option) string {
+	e, _ := s.send(ctx, prompt, opts...)
+	s.print(e)
+	return e.Kind
+}
+
+// send runs one query on the stage's client and counts its outcome; the
+// event describing it is the caller's to print (or to add to first).
+func (s *stage) send(ctx context.Context, prompt string, opts ...agent.Option) (event, *agent.ResultMessage) {
 	id := int(s.d.nextID.Add(1))
 	s.d.tally.sentOne()
 	result, err := s.client.Run(ctx, prompt, opts...)
@@ -79,11 +87,16 @@ func (s *stage) query(ctx context.Context, prompt string, opts ...agent.Option) 
 		}
 	}
 	s.d.tally.outcome(e.Kind, e.Reason, cost)
+	return e, result
+}
+
+// print prints the event of a finished query when it is worth a line:
+// failures and refusals always, completions when the stage is verbose.
+func (s *stage) print(e event) {
 	if e.Kind != "interrupted" && (e.Kind != "done" || s.verbose) {
 		e.T = s.d.since(time.Now())
 		s.d.out.event(e)
 	}
-	return e.Kind
 }
 
 // refusalReason names the guard that refused a query.

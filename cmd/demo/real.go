@@ -63,9 +63,11 @@ func haveCredentials() bool {
 }
 
 // runReal sends --queries copies of --prompt to the real CLI at once,
-// under the same limits as the simulation.
+// under the same limits as the simulation, then two more one after the
+// other on a client with a warm pool: the first cold, the second on the
+// spare the pool started meanwhile.
 func (d *demo) runReal(ctx context.Context) error {
-	return d.runPhase(ctx, phase{
+	err := d.runPhase(ctx, phase{
 		name:    "real",
 		verbose: true,
 		intro: func(d *demo) string {
@@ -79,6 +81,22 @@ func (d *demo) runReal(ctx context.Context) error {
 			}
 			wg.Wait()
 			return ctx.Err()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return d.runPhase(ctx, phase{
+		name:    "warm",
+		verbose: true,
+		edit:    warmPool(false),
+		intro: func(d *demo) string {
+			return fmt.Sprintf("2 more queries of %q, %v apart, with a warm pool (Config.Warm): the first starts its CLI, the second claims a spare",
+				d.opts.prompt, realThink)
+		},
+		run: func(ctx context.Context, s *stage) error {
+			next := fmt.Sprintf("the pool starts a spare CLI for the next query, which comes %v later", realThink)
+			return s.warmQueries(ctx, 2, realThink, next, s.d.opts.prompt)
 		},
 	})
 }

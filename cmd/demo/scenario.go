@@ -39,6 +39,9 @@ func (d *demo) config() agent.Config {
 			Timeout:          d.opts.scaled(d.opts.openTimeout),
 		},
 		MaxConcurrent: d.opts.concurrency,
+		// No warm processes but in the warm phases: the simulated scripts
+		// play as soon as a CLI starts, so a spare would answer no one.
+		Warm: agent.WarmConfig{Disabled: true},
 	}
 }
 
@@ -89,6 +92,25 @@ var phases = []phase{
 				budgetQueries, budgetCost(d.opts.budget), d.opts.budget, budgetMaxWait)
 		},
 		run: runBudget,
+	},
+	{
+		name:    "warm",
+		verbose: true,
+		edit:    warmPool(false),
+		intro: func(d *demo) string {
+			return fmt.Sprintf("%d queries one after the other, %v apart, on a CLI that takes %v to start; the pool keeps a spare (Config.Warm)",
+				warmQueries, roundDuration(d.opts.scaled(warmThink)), roundDuration(d.opts.scaled(warmStartup)))
+		},
+		run: runWarm,
+	},
+	{
+		name:    "reuse",
+		verbose: true,
+		edit:    warmPool(true),
+		intro: func(d *demo) string {
+			return fmt.Sprintf("the same %d queries with Warm.Reuse: a query's CLI is reset with /clear and kept for the next", warmQueries)
+		},
+		run: runReuse,
 	},
 }
 
@@ -198,7 +220,7 @@ func runPause(ctx context.Context, s *stage) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.query(ctx, "hello", simulate(s.d.throttled(pauseDelay, "hello after a retry", 0.002))) })
-	if err := s.waitFor(ctx, func(st agent.Stats) bool { return !st.Limiter.PausedUntil.IsZero() }); err != nil {
+	if err := s.waitFor(ctx, "pause", func(st agent.Stats) bool { return !st.Limiter.PausedUntil.IsZero() }); err != nil {
 		return err
 	}
 	s.say("queries", "%d more queries arrive during the pause: they wait for its end", pauseFollowers)
@@ -208,8 +230,9 @@ func runPause(ctx context.Context, s *stage) error {
 	return nil
 }
 
-// waitFor polls the client's Stats until ok holds or a little time passed.
-func (s *stage) waitFor(ctx context.Context, ok func(agent.Stats) bool) error {
+// waitFor polls the client's Stats until ok holds, or a little time
+// passed without the phase seeing what.
+func (s *stage) waitFor(ctx context.Context, what string, ok func(agent.Stats) bool) error {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	give := time.NewTimer(s.d.opts.scaled(10*time.Second) + time.Second)
@@ -219,7 +242,7 @@ func (s *stage) waitFor(ctx context.Context, ok func(agent.Stats) bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-give.C:
-			return errors.New("the pause scenario saw no pause")
+			return fmt.Errorf("the %s phase saw no %s", s.name, what)
 		case <-tick.C:
 		}
 	}

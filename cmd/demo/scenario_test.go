@@ -42,10 +42,26 @@ func TestScenarioAllText(t *testing.T) {
 		"4 more queries arrive during the pause",
 		"pause over: the ",
 		"refused, no process started: budget exhausted, retry after ",
+		"warm    warm     Stats().Warm: Misses 1 (cold starts), Hits 2 (parked CLIs claimed), Reused 0 ",
+		"reuse   warm     Stats().Warm: Misses 1 (cold starts), Hits 2 (parked CLIs claimed), Reused 3 ",
 	} {
 		assert.Contains(t, out, want)
 	}
 	assert.Regexp(t, `(?m)^ +[0-9.]+s  burst   status   breaker closed +tokens [0-9.]+/min`, out, "no status line")
+	// How each warm phase's query started, as its done line says it.
+	for phase, starts := range map[string][]string{
+		"warm":  {"cold: its CLI started for it", "on a warm spare", "on a warm spare"},
+		"reuse": {"cold: its CLI started for it", "reused: the previous query's CLI", "reused: the previous query's CLI"},
+	} {
+		var got []string
+		for _, m := range regexp.MustCompile(`(?m)^ +[0-9.]+s  `+phase+` +done +query \d+ done in \S+, (.+?)(:| \(pid)`).FindAllStringSubmatch(out, -1) {
+			got = append(got, m[1])
+		}
+		for i := range starts {
+			starts[i], _, _ = strings.Cut(starts[i], ":")
+		}
+		assert.Equal(t, starts, got, "the %s phase's done lines:\n%s", phase, out)
+	}
 
 	i := strings.Index(out, "\nsummary (scenario all, ")
 	require.GreaterOrEqual(t, i, 0, "no summary in:\n%s", out)
@@ -59,13 +75,14 @@ func TestScenarioAllText(t *testing.T) {
 	}
 	sent, completed, failed, refused := count("queries sent"), count("completed"), count("failed"), count("refused")
 	assert.Equal(t, sent, completed+failed+refused, "sent != completed + failed + refused:\n%s", sum)
-	assert.GreaterOrEqual(t, completed, 61+5+5+4, "burst 61, outage at least 2 probes and 3 after, pause 5, budget 4:\n%s", sum)
+	assert.GreaterOrEqual(t, completed, 61+5+5+4+3+3, "burst 61, outage at least 2 probes and 3 after, pause 5, budget 4, warm 3, reuse 3:\n%s", sum)
 	assert.GreaterOrEqual(t, failed, 4, "3 failures to open, 1 failed probe")
 	assert.Regexp(t, `refused +\d+ +circuit open \d+, budget exhausted 2\n`, sum)
 	assert.Regexp(t, `retry after (59m5\ds|1h0m0s) \(spent \$1\.00 of \$1\.00\)`, out, "the spend rolls off in an hour")
 	// The four budget queries spend the budget; every other one costs $0.002.
 	assert.Regexp(t, `total cost +`+regexp.QuoteMeta(fmt.Sprintf("$%.4f", 1+0.002*float64(completed-4)))+` `, sum)
 	assert.Regexp(t, `rate +60/min +configured; the minute window ran dry after 60 at once, 1 admitted after waiting`, sum)
+	assert.Regexp(t, `query latency +[0-9.]+ s +cold, the median of 2\n +[0-9.]+ s +warm spare, the median of 2\n +[0-9.]+ s +reused, the median of 2\n`, sum)
 
 	var path []string
 	for _, m := range regexp.MustCompile(`(?m)^ +[0-9.]+s  outage  (\S+ -> \S+)$`).FindAllStringSubmatch(sum, -1) {
@@ -105,7 +122,7 @@ func TestScenarioAllJSON(t *testing.T) {
 		byKind[e.Kind] = append(byKind[e.Kind], e)
 	}
 	assert.Empty(t, byKind["status"], "status lines in JSON output")
-	assert.Len(t, byKind["phase"], 4)
+	assert.Len(t, byKind["phase"], 6)
 	assert.NotEmpty(t, byKind["rate"], "no rate-limited wait")
 	require.NotEmpty(t, byKind["pause"], "no pause")
 	// Nothing of the pause phase finishes before the pause ends: the
@@ -120,6 +137,36 @@ func TestScenarioAllJSON(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 5, pauseDone)
+
+	// The warm phases: how each query's CLI started (by the pool's counts)
+	// and which process answered it (the simulated CLI's pid).
+	starts, pids := map[string][]string{}, map[string][]int{}
+	for _, e := range byKind["done"] {
+		switch e.Phase {
+		case "warm", "reuse":
+			starts[e.Phase] = append(starts[e.Phase], e.Start)
+			pids[e.Phase] = append(pids[e.Phase], e.Pid)
+			assert.Positive(t, e.LatencyS, "query %d", e.Query)
+		default:
+			assert.Empty(t, e.Start, "a query of the %s phase claims no warm process", e.Phase)
+		}
+	}
+	assert.Equal(t, []string{"cold", "warm spare", "warm spare"}, starts["warm"])
+	assert.Equal(t, []string{"cold", "reused", "reused"}, starts["reuse"])
+	if w := pids["warm"]; assert.Len(t, w, 3) {
+		assert.Len(t, map[int]bool{w[0]: true, w[1]: true, w[2]: true}, 3, "each warm query has a CLI of its own: %v", w)
+		assert.NotContains(t, w, 0)
+	}
+	if r := pids["reuse"]; assert.Len(t, r, 3) {
+		assert.Equal(t, []int{r[0], r[0], r[0]}, r, "the reuse phase's queries share one CLI")
+		assert.NotZero(t, r[0])
+	}
+	require.Len(t, sum.Warm, 3)
+	for i, want := range []string{"cold", "warm spare", "reused"} {
+		assert.Equal(t, want, sum.Warm[i].Start)
+		assert.Equal(t, 2, sum.Warm[i].Queries, want)
+		assert.Positive(t, sum.Warm[i].MedianS, want)
+	}
 
 	var path []string
 	for _, e := range byKind["breaker"] {

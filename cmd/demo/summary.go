@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ type tally struct {
 	costUSD     float64
 	transitions []transition
 	rate        rateSample
+	starts      map[string][]time.Duration // the warm phases' latencies, by how the CLI started
 }
 
 // transition is one change of the breaker's state.
@@ -40,7 +42,7 @@ type rateSample struct {
 }
 
 func newTally() *tally {
-	return &tally{refused: map[string]int{}}
+	return &tally{refused: map[string]int{}, starts: map[string][]time.Duration{}}
 }
 
 func (t *tally) sentOne() {
@@ -94,6 +96,14 @@ func (t *tally) admittedWaiting(phase string, now time.Time, n int) {
 	}
 }
 
+// started records the latency of a warm phase's query by how its CLI
+// started (startCold, startSpare, startReused).
+func (t *tally) started(how string, took time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.starts[how] = append(t.starts[how], took)
+}
+
 // counts returns the queries completed, failed and refused so far.
 func (t *tally) counts() (completed, failed, refused int) {
 	t.mu.Lock()
@@ -119,6 +129,15 @@ type summary struct {
 	BudgetUSD    float64        `json:"budget_usd"`
 	Transitions  []transition   `json:"transitions"`
 	Rate         rateSummary    `json:"rate"`
+	Warm         []startSummary `json:"warm,omitempty"` // the warm phases' queries, by how their CLI started
+}
+
+// startSummary is the latency of the warm phases' queries whose CLI
+// started one way.
+type startSummary struct {
+	Start   string  `json:"start"` // cold, warm spare or reused
+	Queries int     `json:"queries"`
+	MedianS float64 `json:"median_s"`
 }
 
 // rateSummary compares the rate the limiter kept with the configured one.
@@ -157,6 +176,11 @@ func (t *tally) summary(o options, elapsed time.Duration) summary {
 		s.Refused[reason] = n
 		s.RefusedTotal += n
 	}
+	for _, how := range startOrder {
+		if l := t.starts[how]; len(l) > 0 {
+			s.Warm = append(s.Warm, startSummary{Start: how, Queries: len(l), MedianS: ms(median(l).Seconds())})
+		}
+	}
 	if a := t.rate.admitted; len(a) >= 2 {
 		if span := a[len(a)-1].Sub(a[0]); span > 0 {
 			s.Rate.ObservedPerMin = round2(float64(len(a)-1) / span.Minutes())
@@ -192,6 +216,13 @@ func (s summary) text() string {
 	}
 	row("total cost", fmt.Sprintf("$%.4f", s.CostUSD), fmt.Sprintf("budget $%.2f per hour, each phase on its own client", s.BudgetUSD))
 	row("rate", fmt.Sprintf("%g/min", s.Rate.ConfiguredPerMin), s.Rate.text())
+	for i, w := range s.Warm {
+		label := ""
+		if i == 0 {
+			label = "query latency"
+		}
+		row(label, fmt.Sprintf("%.3f s", w.MedianS), fmt.Sprintf("%s, the median of %d", w.Start, w.Queries))
+	}
 	row("breaker transitions", fmt.Sprint(len(s.Transitions)), "")
 	for _, tr := range s.Transitions {
 		fmt.Fprintf(&b, "    %7.2fs  %-6s  %s -> %s\n", tr.T, tr.Phase, tr.From, tr.To)
@@ -209,6 +240,16 @@ func (r rateSummary) text() string {
 	}
 	return fmt.Sprintf("configured; observed: %d at once (the bucket), then %d waiting ones at %.1f/min",
 		r.Burst, r.Waited, r.ObservedPerMin)
+}
+
+// median of a non-empty list; it sorts a copy.
+func median(l []time.Duration) time.Duration {
+	l = slices.Clone(l)
+	slices.Sort(l)
+	if n := len(l); n%2 == 0 {
+		return (l[n/2-1] + l[n/2]) / 2
+	}
+	return l[len(l)/2]
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
