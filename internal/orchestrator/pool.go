@@ -392,17 +392,25 @@ func (p *pool) died(s *spare) {
 	p.log.Warn("warm pool: a parked claude CLI exited", "error", err.Error())
 }
 
-// stopAll closes parked processes that have left their list, in the
-// background; close waits for them.
+// stopAll closes parked processes that have left their list (see
+// closeLater).
 func (p *pool) stopAll(list []*spare) {
 	for _, s := range list {
 		p.closeLater(s.w)
 	}
 }
 
-// closeLater closes w in the background; close waits for it.
+// closeLater closes w in the background, on a goroutine close waits for;
+// once close has begun, here and now.
 func (p *pool) closeLater(w *cli.Warm) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		w.Close()
+		return
+	}
 	p.wg.Add(1)
+	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
 		w.Close()
@@ -464,6 +472,12 @@ func (p *pool) close() {
 	for _, w := range inUse {
 		w.Stop()
 	}
-	p.stopAll(parked)
+	p.wg.Add(len(parked))
+	for _, s := range parked {
+		go func() {
+			defer p.wg.Done()
+			s.w.Close()
+		}()
+	}
 	p.wg.Wait()
 }
