@@ -4,38 +4,48 @@ import (
 	"time"
 )
 
-// core is the limiter's state machine: the windows, the cost budget, the
-// concurrency cap and the pause. It knows nothing of goroutines, channels
-// or the queue of waiters; every time-dependent method takes now. It is
-// not safe for concurrent use: the Limiter's actor goroutine owns it, and
-// tests drive it directly.
+// core is the limiter's state machine over its Store: what stays per
+// process (the concurrency cap, the permits in flight, the counters) and,
+// for the in-memory store, the synchronous calls into it. It knows nothing
+// of goroutines, channels or the queue of waiters; every time-dependent
+// method takes now. It is not safe for concurrent use: the Limiter's actor
+// goroutine owns it, and tests drive it directly.
+//
+// With a shared store (mem nil) the actor makes the store's calls off its
+// loop and reports their answers back with granted and seen.
 type core struct {
-	win         windows
+	mem    *memStore // the in-memory store; nil with a shared one
+	shared Shared    // the shared store; nil with the in-memory one
+	limits Limits
+
 	budget      float64 // USD per rolling hour; < 0: off
 	queryBudget float64 // a query's cap unless it asks for another
 	minBudget   float64 // the least cap a query is admitted with
 	maxInFlight int     // < 0: off
 
-	spend    ledger
-	reserved float64            // sum of permits
-	permits  map[uint64]float64 // reservation of each admitted, unsettled query
-	lastID   uint64             // id of the latest admission
-	undoable uint64             // id whose window tokens undo may refund; 0: none
+	permits map[uint64]float64 // reservation of each admitted, unsettled query
+	lastID  uint64             // id of the latest admission (or lease asked for)
 
-	pausedUntil       time.Time
+	seen              State     // a shared store's figures, as its latest answer gave them
+	pausedUntil       time.Time // the latest Pause, for Stats
 	admitted, refused uint64
 }
 
 // newCore returns the core for a validated config with defaults applied.
 func newCore(cfg Config) *core {
-	return &core{
-		win:         newMemWindows(cfg.QueriesPerMinute, cfg.QueriesPerHour),
+	c := &core{
+		limits:      Limits{PerMinute: cfg.QueriesPerMinute, PerHour: cfg.QueriesPerHour, Budget: cfg.CostBudgetHourly},
 		budget:      cfg.CostBudgetHourly,
 		queryBudget: cfg.QueryBudget,
 		minBudget:   cfg.MinQueryBudget,
 		maxInFlight: cfg.MaxConcurrent,
 		permits:     make(map[uint64]float64),
 	}
+	c.shared = cfg.Store
+	if c.shared == nil {
+		c.mem = newMemStore(c.limits)
+	}
+	return c
 }
 
 // budgetOn reports whether the cost budget limits admissions.
@@ -59,39 +69,40 @@ func (c *core) askFor(capUSD float64) ask {
 	return ask{cap: capUSD, need: min(capUSD, c.minBudget)}
 }
 
-// unreserved returns the budget that neither the spend of the last hour
-// nor the reservations of the running queries hold at now.
-func (c *core) unreserved(now time.Time) float64 {
-	return c.budget - c.reserved - c.spend.spent(now)
+// slotFree reports whether a concurrency slot is free with ahead more
+// queries admitted first.
+func (c *core) slotFree(ahead int) bool {
+	return c.maxInFlight < 0 || len(c.permits)+ahead < c.maxInFlight
 }
 
 // admit admits one query at now if every limit allows it, taking a token
 // from every window, reserving its cap (the smaller of a.cap and the
-// unreserved budget, at least a.need) and a concurrency slot.
+// unreserved budget, at least a.need) and a concurrency slot. In-memory
+// store only.
 func (c *core) admit(now time.Time, a ask) (Permit, bool) {
-	if now.Before(c.pausedUntil) {
+	if !c.slotFree(0) {
 		return Permit{}, false
 	}
-	if c.maxInFlight >= 0 && len(c.permits) >= c.maxInFlight {
-		return Permit{}, false
-	}
-	reserve := a.cap
-	if c.budgetOn() {
-		free := c.unreserved(now)
-		if free < a.need {
-			return Permit{}, false
-		}
-		reserve = min(a.cap, free)
-	}
-	if !c.win.take(now) {
+	reserve, ok := c.mem.admitAt(now, c.lastID+1, a)
+	if !ok {
 		return Permit{}, false
 	}
 	c.lastID++
-	c.permits[c.lastID] = reserve
-	c.reserved += reserve
-	c.undoable = c.lastID
+	return c.granted(c.lastID, reserve), true
+}
+
+// query returns the Query that asks a shared store to admit a, under a
+// new lease id.
+func (c *core) query(now time.Time, a ask) Query {
+	c.lastID++
+	return Query{Now: now, ID: c.lastID, Limits: c.limits, Cap: a.cap, Need: a.need}
+}
+
+// granted records the admission of lease id with reserve USD.
+func (c *core) granted(id uint64, reserve float64) Permit {
+	c.permits[id] = reserve
 	c.admitted++
-	return Permit{id: c.lastID, CapUSD: reserve}, true
+	return Permit{id: id, CapUSD: reserve}
 }
 
 // readyAt returns the earliest time, not before now, at which a query
@@ -99,13 +110,13 @@ func (c *core) admit(now time.Time, a ask) (Permit, bool) {
 // before it, could be admitted if nothing else happened, and the limit
 // that binds (the zero Reason when that time is now). known is false when
 // no such time can be computed: a concurrency slot, or budget held by
-// reservations, frees only when a query settles.
+// reservations, frees only when a query settles. In-memory store only.
 func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
-	at, reason = c.notBefore(now, ahead)
-	if c.maxInFlight >= 0 && len(c.permits)+ahead >= c.maxInFlight {
+	at, reason, known = c.mem.readyAt(now, ahead, aheadNeed, a.need)
+	if !c.slotFree(ahead) {
 		return at, ReasonConcurrency, false
 	}
-	return c.budgetFree(now, at, reason, c.budget-c.reserved-aheadNeed-a.need)
+	return at, reason, known
 }
 
 // earliest returns a time before which a query asking a, with ahead
@@ -113,87 +124,60 @@ func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at t
 // whatever the running queries do when they settle: the windows, the
 // pause, and the spend already charged. known is false when even that
 // cannot be told (the queries ahead need more than the whole budget).
+// In-memory store only.
 func (c *core) earliest(now time.Time, ahead int, aheadNeed float64, a ask) (at time.Time, reason Reason, known bool) {
-	at, reason = c.notBefore(now, ahead)
-	return c.budgetFree(now, at, reason, c.budget-aheadNeed-a.need)
-}
-
-// budgetFree takes the time at and its reason, and returns the later of it
-// and the time the spend of the last hour falls to limit, with the budget
-// as the reason if that binds; known is false when the spend rolling off
-// cannot bring it there.
-func (c *core) budgetFree(now, at time.Time, reason Reason, limit float64) (time.Time, Reason, bool) {
-	if !c.budgetOn() {
-		return at, reason, true
-	}
-	t, ok := c.spend.atMost(now, limit)
-	if !ok {
-		return at, ReasonBudget, false
-	}
-	if t.After(at) {
-		at, reason = t, ReasonBudget
-	}
-	return at, reason, true
-}
-
-// notBefore is the part of readyAt and earliest that settles cannot
-// change: the windows and the pause.
-func (c *core) notBefore(now time.Time, ahead int) (time.Time, Reason) {
-	at, reason := c.win.readyAt(now, ahead)
-	if c.pausedUntil.After(at) {
-		at, reason = c.pausedUntil, ReasonPaused
-	}
-	return at, reason
+	return c.mem.earliest(now, ahead, aheadNeed, a.need)
 }
 
 // settle charges usd for the query of permit id at now and frees its
 // reservation and slot. Unknown ids (settled, undone, zero) are ignored.
 // A cost that is negative, NaN or infinite is charged as the reservation.
 func (c *core) settle(id uint64, usd float64, now time.Time) (valid bool) {
+	_, valid, _ = c.settleCharge(id, usd, now)
+	return valid
+}
+
+// settleCharge is settle, which with a shared store only frees the slot:
+// it also reports whether id was in flight and what the store is to
+// charge for it.
+func (c *core) settleCharge(id uint64, usd float64, now time.Time) (found, valid bool, charge float64) {
 	reserve, ok := c.release(id)
 	if !ok {
-		return true
+		return false, true, 0
 	}
 	valid = validCost(usd)
 	if !valid {
 		usd = reserve
 	}
-	if usd > 0 {
-		c.spend.add(now, usd)
+	if c.mem != nil {
+		c.mem.settleAt(id, usd, now)
 	}
-	return valid
+	return true, valid, usd
 }
 
 // undo takes back the admission of permit id as if it never happened:
-// its reservation and slot are freed, and its window tokens are refunded
-// if no admission came after it (otherwise they stay spent, which can
-// only make the windows stricter).
-func (c *core) undo(id uint64) {
-	latest := c.undoable == id
+// its reservation and slot are freed, and, with the in-memory store, its
+// window tokens are refunded if no admission came after it (otherwise
+// they stay spent, which can only make the windows stricter). It reports
+// whether id was in flight.
+func (c *core) undo(id uint64) bool {
 	if _, ok := c.release(id); !ok {
-		return
+		return false
 	}
 	c.admitted--
-	if latest {
-		c.win.refund()
+	if c.mem != nil {
+		c.mem.release(id)
 	}
+	return true
 }
 
-// release forgets permit id and frees its reservation and slot.
+// release forgets permit id and frees its slot.
 func (c *core) release(id uint64) (reserve float64, ok bool) {
 	reserve, ok = c.permits[id]
-	if !ok {
-		return 0, false
+	if ok {
+		delete(c.permits, id)
 	}
-	delete(c.permits, id)
-	c.reserved -= reserve
-	if len(c.permits) == 0 {
-		c.reserved = 0 // drop rounding left by the subtractions
-	}
-	if c.undoable == id {
-		c.undoable = 0
-	}
-	return reserve, true
+	return reserve, ok
 }
 
 // pause forbids admissions before until; an earlier until changes nothing.
@@ -201,16 +185,34 @@ func (c *core) pause(until time.Time) {
 	if until.After(c.pausedUntil) {
 		c.pausedUntil = until
 	}
+	if c.mem != nil {
+		c.mem.pause(until)
+	}
 }
 
 // unpause lifts the pause: admissions are no longer held by it.
-func (c *core) unpause() { c.pausedUntil = time.Time{} }
+func (c *core) unpause() {
+	c.pausedUntil = time.Time{}
+	if c.mem != nil {
+		c.mem.unpause()
+	}
+}
 
-// stats returns the counters at now; Queued is left to the caller.
+// stats returns the counters at now; Queued is left to the caller. With a
+// shared store the windows, spend and reservations are the fleet's, as
+// last seen.
 func (c *core) stats(now time.Time) Stats {
+	st := c.seen
+	if c.mem != nil {
+		st = c.mem.stateAt(now)
+	} else if st.PausedFor > 0 && now.Add(st.PausedFor).After(c.pausedUntil) {
+		c.pausedUntil = now.Add(st.PausedFor) // a pause another process set
+	}
 	s := Stats{
-		SpentUSD:       c.spend.spent(now),
-		ReservedUSD:    c.reserved,
+		MinuteTokens:   st.MinuteTokens,
+		HourTokens:     st.HourTokens,
+		SpentUSD:       st.SpentUSD,
+		ReservedUSD:    st.ReservedUSD,
 		BudgetUSD:      c.budget,
 		QueryBudgetUSD: c.queryBudget,
 		InFlight:       len(c.permits),
@@ -221,6 +223,5 @@ func (c *core) stats(now time.Time) Stats {
 	if !c.budgetOn() {
 		s.QueryBudgetUSD = Unlimited
 	}
-	s.MinuteTokens, s.HourTokens = c.win.tokens(now)
 	return s
 }
