@@ -170,8 +170,8 @@ var what = map[string]string{
 var target = map[string]float64{
 	"limiter/BenchmarkAcquire":         3,
 	"limiter/BenchmarkAcquireParallel": 3,
-	"breaker/BenchmarkClosed":          4,
-	"breaker/BenchmarkOpenRefusal":     2,
+	"breaker/BenchmarkClosed":          5,
+	"breaker/BenchmarkOpenRefusal":     5,
 	"protocol/BenchmarkDecode":         1,
 	"agent/BenchmarkQuery":             1.05,
 }
