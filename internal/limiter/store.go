@@ -104,7 +104,6 @@ type Decision struct {
 	SureKnown       bool
 	State           State // after the call; filled by shared stores
 	FromLocalGuards bool  // a shared store answered from its local failover guards
-	_               struct{}
 }
 
 // State is a store's figures at one moment.
