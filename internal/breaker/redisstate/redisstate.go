@@ -38,6 +38,9 @@ type Options struct {
 	// ProbeLease is how long a probe slot is held at most. 0:
 	// DefaultProbeLease.
 	ProbeLease time.Duration
+	// Now, when set, is the scripts' time instead of Redis TIME (tests
+	// on fake time).
+	Now func() time.Time
 }
 
 // State is a breaker.SharedState in Redis. Create it with New; the zero
@@ -55,9 +58,14 @@ type State struct {
 	mu   sync.Mutex
 	subs map[*func()]struct{}
 
-	stop      context.CancelFunc
-	done      chan struct{}
+	now       func() time.Time // nil: Redis TIME
+	pubsub    *redis.PubSub
+	quit      chan struct{} // closed by Close
+	done      chan struct{} // closed when the listener has ended
 	closeOnce sync.Once
+
+	subscribed     chan struct{} // closed when the subscription is first confirmed
+	subscribedOnce sync.Once
 }
 
 var _ breaker.SharedState = (*State)(nil)
@@ -75,52 +83,61 @@ func New(client redis.UniversalClient, opts Options) (*State, error) {
 	_, _ = rand.Read(id[:])
 	tag := "{breaker:" + opts.Key + "}"
 	s := &State{
-		client:   client,
-		keys:     []string{tag + ":state", tag + ":probes"},
-		channel:  tag + ":changed",
-		instance: hex.EncodeToString(id[:]),
-		lease:    cmp.Or(opts.ProbeLease, DefaultProbeLease),
-		subs:     make(map[*func()]struct{}),
-		done:     make(chan struct{}),
+		client:     client,
+		keys:       []string{tag + ":state", tag + ":probes"},
+		channel:    tag + ":changed",
+		instance:   hex.EncodeToString(id[:]),
+		lease:      cmp.Or(opts.ProbeLease, DefaultProbeLease),
+		subs:       make(map[*func()]struct{}),
+		now:        opts.Now,
+		quit:       make(chan struct{}),
+		subscribed: make(chan struct{}),
+		done:       make(chan struct{}),
 	}
-	// The listener's lifetime is the State's, from New to Close.
-	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	ps := client.Subscribe(ctx, s.channel)
-	go s.listen(ctx, ps)
+	// The subscription lives as long as the State, from New to Close: its
+	// own root context.
+	s.pubsub = client.Subscribe(context.Background(), s.channel)
+	go s.listen()
 	return s, nil
 }
 
-// Close stops the listener and waits for it. It is idempotent.
+// Subscribed is closed once Redis has confirmed this State's subscription
+// to the fleet's announcements: from then on no trip or close published
+// by another process is missed while the connection holds (after a
+// reconnection the breakers reload the state).
+func (s *State) Subscribed() <-chan struct{} { return s.subscribed }
+
+// Close stops the listener, ends the subscription and waits for the
+// listener. It is idempotent.
 func (s *State) Close() error {
-	s.closeOnce.Do(s.stop)
-	<-s.done
-	return nil
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		err = s.pubsub.Close()
+		<-s.done
+	})
+	return err
 }
 
-// listen calls the subscribers' notify on every announcement, and on every
-// (re)subscription, since announcements may have been missed meanwhile.
-func (s *State) listen(ctx context.Context, ps *redis.PubSub) {
+// listen calls the subscribers' notify on every announcement, and on
+// every (re)subscription, since announcements may have been missed while
+// the connection was down (go-redis reconnects and resubscribes by
+// itself, and delivers a *redis.Subscription each time).
+func (s *State) listen() {
 	defer close(s.done)
-	defer ps.Close()
+	ch := s.pubsub.ChannelWithSubscriptions()
 	for {
-		msg, err := ps.Receive(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			// go-redis reconnects on the next Receive; wait a little so a
-			// server that is down costs no busy loop.
-			select {
-			case <-ctx.Done():
+		select {
+		case m, ok := <-ch:
+			if !ok {
 				return
-			case <-time.After(100 * time.Millisecond):
 			}
-			continue
-		}
-		switch msg.(type) {
-		case *redis.Message, *redis.Subscription:
+			if _, sub := m.(*redis.Subscription); sub {
+				s.subscribedOnce.Do(func() { close(s.subscribed) })
+			}
 			s.announce()
+		case <-s.quit:
+			return
 		}
 	}
 }
@@ -150,93 +167,102 @@ func (s *State) Subscribe(notify func()) (cancel func()) {
 	}
 }
 
-// fleetLua computes the fleet's state at now (microseconds) as
-// {gen, closed, open_us}.
+// fleetLua reads the scripts' now (ARGV[1], microseconds; -1: Redis
+// TIME) and computes the fleet's state at it as {gen, closed, open_us}.
 const fleetLua = `
-local function now_us()
+local now = tonumber(ARGV[1])
+if now < 0 then
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local function fleet(now)
+local function fleet()
   local v = redis.call('HMGET', KEYS[1], 'gen', 'closed', 'until')
-  local gen, closed, until = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+  local gen, closed, untl = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
   local open = 0
-  if closed == 0 and gen > 0 and until > now then open = until - now end
+  if closed == 0 and gen > 0 and untl > now then open = untl - now end
   return {gen, closed, open}
 end
 `
 
-// tripScript: ARGV seen, open_us.
+// tripScript: ARGV now, seen, open_us, channel.
 var tripScript = redis.NewScript(fleetLua + `
-local now = now_us()
-local f = fleet(now)
-if f[1] == tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'gen', f[1] + 1, 'closed', 0, 'until', now + tonumber(ARGV[2]))
+local f = fleet()
+if f[1] == tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'gen', f[1] + 1, 'closed', 0, 'until', now + tonumber(ARGV[3]))
   redis.call('DEL', KEYS[2])
-  redis.call('PUBLISH', ARGV[3], f[1] + 1)
-  f = fleet(now)
+  redis.call('PUBLISH', ARGV[4], f[1] + 1)
+  f = fleet()
 end
 return f
 `)
 
-// closeScript: ARGV gen.
+// closeScript: ARGV now, gen, channel.
 var closeScript = redis.NewScript(fleetLua + `
-local now = now_us()
-local f = fleet(now)
-if f[1] == tonumber(ARGV[1]) and f[2] == 0 then
+local f = fleet()
+if f[1] == tonumber(ARGV[2]) and f[2] == 0 then
   redis.call('HSET', KEYS[1], 'closed', 1)
   redis.call('DEL', KEYS[2])
-  redis.call('PUBLISH', ARGV[2], f[1])
-  f = fleet(now)
+  redis.call('PUBLISH', ARGV[3], f[1])
+  f = fleet()
 end
 return f
 `)
 
+// loadScript: ARGV now.
 var loadScript = redis.NewScript(fleetLua + `
-return fleet(now_us())
+return fleet()
 `)
 
-// takeScript: ARGV gen, id, limit, lease_us. Returns {ok, gen, closed, open_us}.
+// takeScript: ARGV now, gen, id, limit, lease_us. Returns {ok, gen,
+// closed, open_us}.
 var takeScript = redis.NewScript(fleetLua + `
-local now = now_us()
-local f = fleet(now)
-if f[1] ~= tonumber(ARGV[1]) or f[2] == 1 or f[3] > 0 then
+local f = fleet()
+if f[1] ~= tonumber(ARGV[2]) or f[2] == 1 or f[3] > 0 then
   return {0, f[1], f[2], f[3]}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
   return {0, f[1], f[2], f[3]}
 end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
-redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[4]) / 1000))
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[5]) / 1000))
 return {1, f[1], f[2], f[3]}
 `)
 
-// returnScript: ARGV gen, id.
+// returnScript: ARGV now, gen, id.
 var returnScript = redis.NewScript(fleetLua + `
-local f = fleet(now_us())
-if f[1] == tonumber(ARGV[1]) then redis.call('ZREM', KEYS[2], ARGV[2]) end
+local f = fleet()
+if f[1] == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[3]) end
 return 1
 `)
 
+// nowArg is the scripts' now: Options.Now in microseconds, or -1 for
+// Redis TIME.
+func (s *State) nowArg() int64 {
+	if s.now == nil {
+		return -1
+	}
+	return s.now().UnixMicro()
+}
+
 // Trip implements breaker.SharedState.
 func (s *State) Trip(ctx context.Context, seen uint64, openFor time.Duration) (breaker.Fleet, error) {
-	return s.fleet(tripScript.Run(ctx, s.client, s.keys, seen, openFor.Microseconds(), s.channel))
+	return s.fleet(tripScript.Run(ctx, s.client, s.keys, s.nowArg(), seen, openFor.Microseconds(), s.channel))
 }
 
 // CloseCircuit implements breaker.SharedState.
 func (s *State) CloseCircuit(ctx context.Context, gen uint64) (breaker.Fleet, error) {
-	return s.fleet(closeScript.Run(ctx, s.client, s.keys, gen, s.channel))
+	return s.fleet(closeScript.Run(ctx, s.client, s.keys, s.nowArg(), gen, s.channel))
 }
 
 // Load implements breaker.SharedState.
 func (s *State) Load(ctx context.Context) (breaker.Fleet, error) {
-	return s.fleet(loadScript.Run(ctx, s.client, s.keys))
+	return s.fleet(loadScript.Run(ctx, s.client, s.keys, s.nowArg()))
 }
 
 // TakeProbe implements breaker.SharedState.
 func (s *State) TakeProbe(ctx context.Context, gen, id uint64, limit int) (bool, breaker.Fleet, error) {
-	v, err := takeScript.Run(ctx, s.client, s.keys, gen, s.probeID(id), limit, s.lease.Microseconds()).Int64Slice()
+	v, err := takeScript.Run(ctx, s.client, s.keys, s.nowArg(), gen, s.probeID(id), limit, s.lease.Microseconds()).Int64Slice()
 	if err != nil {
 		return false, breaker.Fleet{}, fmt.Errorf("redisstate: take probe: %w", err)
 	}
@@ -248,7 +274,7 @@ func (s *State) TakeProbe(ctx context.Context, gen, id uint64, limit int) (bool,
 
 // ReturnProbe implements breaker.SharedState.
 func (s *State) ReturnProbe(ctx context.Context, gen, id uint64) error {
-	if err := returnScript.Run(ctx, s.client, s.keys, gen, s.probeID(id)).Err(); err != nil {
+	if err := returnScript.Run(ctx, s.client, s.keys, s.nowArg(), gen, s.probeID(id)).Err(); err != nil {
 		return fmt.Errorf("redisstate: return probe: %w", err)
 	}
 	return nil

@@ -50,12 +50,20 @@ func child() int {
 	events := make(chan breaker.Event, 8)
 	b.Subscribe(func(ev breaker.Event) { events <- ev })
 	ctx := context.Background()
-	if !loaded(b) {
-		fmt.Println("error: no first load")
+	select {
+	case <-st.Subscribed(): // from now on no announcement is missed
+	case <-time.After(childDeadline):
+		fmt.Println("error: not subscribed")
 		return 1
 	}
 	fmt.Println("ready")
-	ev := <-events
+	var ev breaker.Event
+	select {
+	case ev = <-events:
+	case <-time.After(childDeadline):
+		fmt.Println("error: no event")
+		return 1
+	}
 	switch ev.To {
 	case breaker.StateOpen:
 		fmt.Println("open")
@@ -65,23 +73,20 @@ func child() int {
 		} else {
 			fmt.Println("granted")
 		}
+	default:
+		fmt.Println(ev.To)
 	}
 	return 0
 }
 
-// loaded waits until the breaker has read the fleet's state once (its
-// first Load is the first call its worker makes; a Stats after the load's
-// answer is enough, which a short poll of real time bounds).
-func loaded(b *breaker.Breaker) bool {
-	_ = b.Stats()
-	time.Sleep(100 * time.Millisecond) // the child's first Load, over the network
-	return true
-}
+// childDeadline bounds the waits for another process (a child, Redis):
+// real time, as these are real processes.
+const childDeadline = 20 * time.Second
 
 // startChildren starts n children and waits for their "ready".
-func startChildren(t *testing.T, addr string, n int) []*bufio.Scanner {
+func startChildren(t *testing.T, addr string, n int) []<-chan string {
 	t.Helper()
-	var outs []*bufio.Scanner
+	var outs []<-chan string
 	for range n {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"=1", "REDISSTATE_ADDR="+addr)
@@ -89,21 +94,42 @@ func startChildren(t *testing.T, addr string, n int) []*bufio.Scanner {
 		require.NoError(t, err)
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		sc := bufio.NewScanner(out)
-		require.True(t, sc.Scan())
-		require.Equal(t, "ready", sc.Text())
-		outs = append(outs, sc)
+		lines := make(chan string, 4)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(lines)
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+		}()
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-done; _ = cmd.Wait() })
+		require.Equal(t, "ready", next(t, lines))
+		outs = append(outs, lines)
 	}
 	return outs
 }
 
-func lines(t *testing.T, outs []*bufio.Scanner) []string {
+// next returns the next line of a child, failing the test after
+// childDeadline.
+func next(t *testing.T, lines <-chan string) string {
+	t.Helper()
+	select {
+	case l, ok := <-lines:
+		require.True(t, ok, "a child ended without an answer")
+		return l
+	case <-time.After(childDeadline):
+		require.FailNow(t, "a child did not answer in time")
+		return ""
+	}
+}
+
+func lines(t *testing.T, outs []<-chan string) []string {
 	t.Helper()
 	var got []string
-	for _, sc := range outs {
-		require.True(t, sc.Scan(), "a child ended without an answer")
-		got = append(got, sc.Text())
+	for _, out := range outs {
+		got = append(got, next(t, out))
 	}
 	return got
 }
