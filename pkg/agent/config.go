@@ -24,6 +24,9 @@ type Config struct {
 
 	RateLimit      RateLimitConfig
 	CircuitBreaker CircuitBreakerConfig
+	// Fleet shares the rate limit, the budget and the breaker with other
+	// processes through Redis (see FleetConfig; off by default).
+	Fleet FleetConfig
 
 	// MaxConcurrent caps the CLI processes running at once (default 4;
 	// Unlimited: no cap).

@@ -73,6 +73,7 @@ func (c Config) validate() error {
 		}
 	}
 	errs = append(errs, c.validateBudget()...)
+	c.Fleet.validate(bad)
 	return errors.Join(errs...)
 }
 
