@@ -408,7 +408,13 @@ func (s *Store) drop(ctx context.Context, id uint64, cost int64, at time.Time) e
 	call := func(ctx context.Context) error {
 		cctx, cancel := s.ctx(ctx)
 		defer cancel()
-		return settleScript.Run(cctx, s.client, s.keys, s.nowArg(), s.lease(id), cost, s.channel).Err()
+		r, err := settleScript.Run(cctx, s.client, s.keys, s.nowArg(), s.lease(id), cost, s.channel).Int64Slice()
+		if err == nil && len(r) == 3 {
+			s.mu.Lock()
+			s.seen.SpentUSD, s.seen.ReservedUSD = float64(r[1])/1e6, float64(r[2])/1e6
+			s.mu.Unlock()
+		}
+		return err
 	}
 	if err := call(ctx); err != nil {
 		s.fail(err, call)

@@ -1,7 +1,10 @@
 -- settle.lua: charge a lease's cost and drop the lease, or (release) drop
 -- it and give its window tokens back if it was the fleet's latest
 -- admission. An unknown lease charges nothing: an expired one was
--- charged its reservation when it expired.
+-- charged its reservation when it expired. Returns {dropped (1 or 0),
+-- spent, reserved}: the fleet's figures after the call (spent as of the
+-- latest admission, which rolls charges off, plus the charges since: never
+-- less than the truth), for the fail-over guards' last seen state.
 -- KEYS: state, spend, leases, amounts
 -- ARGV: now (-1: TIME), lease, cost (micro-USD; -1: release), channel
 local st, spend, leases, amounts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -12,7 +15,11 @@ if now < 0 then
 end
 local lease, cost = ARGV[2], tonumber(ARGV[3])
 local a = redis.call('HGET', amounts, lease)
-if not a then return 0 end
+local function figures(dropped)
+  local s = redis.call('HMGET', st, 'spent', 'reserved')
+  return {dropped, tonumber(s[1] or '0'), tonumber(s[2] or '0')}
+end
+if not a then return figures(0) end
 redis.call('HDEL', amounts, lease)
 redis.call('ZREM', leases, lease)
 local reserved = tonumber(redis.call('HGET', st, 'reserved') or '0') - tonumber(a)
@@ -30,4 +37,4 @@ elseif cost < 0 and redis.call('HGET', st, 'last') == lease then
   redis.call('HDEL', st, 'last')
 end
 redis.call('PUBLISH', ARGV[4], 'freed')
-return 1
+return figures(1)
