@@ -74,7 +74,8 @@ func TestFleetProbesLimitedFleetWide(t *testing.T) {
 		assert.Equal(t, 1, a.Stats().Probes, "the refused probe gave its local slot back")
 		assert.Equal(t, uint64(1), a.Stats().Counts.Requests-5, "and is not counted as granted")
 
-		b.Report(pb, Success) // gives the fleet slot back, in order before the next take
+		b.Report(pb, Success) // b's worker gives the fleet slot back after Report returns
+		synctest.Wait()       // two breakers' calls are not ordered: let b's finish
 		_, err = a.Allow(t.Context())
 		assert.NoError(t, err, "b's slot is free again")
 		a.Report(pa, Success)
