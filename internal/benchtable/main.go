@@ -164,16 +164,20 @@ var what = map[string]string{
 	"breaker/BenchmarkOpenRefusal":     "breaker open: refusal vs Execute refused",
 	"protocol/BenchmarkDecode":         "decode 4 stream-json lines: typed vs map[string]any",
 	"agent/BenchmarkQuery":             "end-to-end query on the fake CLI: Client.Run vs exec.Command",
+	"redisstore/BenchmarkAdmit":        "fleet admission in Redis (2 windows, budget, pause, lease) vs redis_rate Allow (1 window)",
+	"redisstore/BenchmarkAdmitFleet":   "the same, 8 stores with 8 clients on one key at once",
 }
 
 // target is the ratio ours/peer each benchmark should stay within.
 var target = map[string]float64{
 	"limiter/BenchmarkAcquire":         3,
 	"limiter/BenchmarkAcquireParallel": 3,
-	"breaker/BenchmarkClosed":          4,
-	"breaker/BenchmarkOpenRefusal":     2,
+	"breaker/BenchmarkClosed":          5,
+	"breaker/BenchmarkOpenRefusal":     5,
 	"protocol/BenchmarkDecode":         1,
 	"agent/BenchmarkQuery":             1.05,
+	"redisstore/BenchmarkAdmit":        1.5,
+	"redisstore/BenchmarkAdmitFleet":   1.5,
 }
 
 // write prints the table and the scale lines.

@@ -2,10 +2,8 @@ package breaker
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -14,13 +12,12 @@ import (
 
 // Defaults used for zero fields of Config.
 const (
-	DefaultFailureThreshold    = 5
-	DefaultTimeout             = 60 * time.Second
-	DefaultMaxTimeoutFactor    = 10 // MaxTimeout is this many times Timeout
-	DefaultHalfOpenRequests    = 2
-	DefaultSuccessThreshold    = 2
-	DefaultFailureRateWindow   = 60 * time.Second
-	DefaultFailureRateMinCalls = 10
+	DefaultFailureThreshold = 5
+	DefaultTimeout          = 60 * time.Second
+	DefaultMaxTimeoutFactor = 10 // MaxTimeout is this many times Timeout
+	DefaultHalfOpenRequests = 2
+	DefaultSuccessThreshold = 2
+	DefaultSharedTimeout    = time.Second
 )
 
 // jitterFraction bounds the jitter added to a re-open's doubled open time:
@@ -41,71 +38,68 @@ type Config struct {
 	// MaxTimeout caps the doubled open time. 0: 10 × Timeout.
 	MaxTimeout time.Duration
 	// HalfOpenRequests is the number of probes allowed at once while
-	// half-open. 0: 2.
+	// half-open (with a shared state, in the whole fleet). 0: 2.
 	HalfOpenRequests int
 	// SuccessThreshold is the number of successes in a row, while
 	// half-open, that closes the circuit. 0: 2.
 	SuccessThreshold int
 
-	// FailureRate turns on a second way to trip a closed circuit: when,
-	// over the last FailureRateWindow, at least FailureRateMinCalls calls
-	// were reported and the ratio of failures to them is at least
-	// FailureRate (0 < FailureRate <= 1). 0: off.
-	FailureRate float64
-	// FailureRateWindow is the rolling window of the failure-rate rule,
-	// measured in ten buckets of a tenth of it each. 0: 60 s.
-	FailureRateWindow time.Duration
-	// FailureRateMinCalls is the number of calls in the window below which
-	// the failure-rate rule does not trip. 0: 10.
-	FailureRateMinCalls int
-
 	// Disabled turns the breaker off: Allow and Check always allow.
 	Disabled bool
+
+	// Shared is the state the breaker shares with the other processes of
+	// a fleet: their trips open it, and half-open probes are limited
+	// fleet-wide. The breaker does not close it. nil: a MemoryState of
+	// its own (a fleet of one).
+	Shared SharedState
+	// SharedTimeout bounds each call to Shared; a call that fails or
+	// times out leaves the breaker on its local state. 0: 1 s.
+	SharedTimeout time.Duration
 
 	// Clock is the source of time. nil: clock.New().
 	Clock clock.Clock
 	// Logger receives panics recovered in the breaker's loop and in
-	// subscribers. nil: discard.
+	// subscribers, and the shared state's changes between reachable and
+	// not. nil: discard.
 	Logger *slog.Logger
 	// Rand is the random source of the open-time jitter, read only by the
 	// breaker's own goroutine. nil: math/rand/v2's global source.
 	Rand rand.Source
 }
 
-// Validate reports every invalid field; each error names its field
-// ("breaker: FailureThreshold must be ...").
+// Validate reports the first invalid field as a *ConfigError naming it:
+// "breaker: FailureThreshold must be >= 0 ...".
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("breaker: "+format, args...))
+	for _, f := range []struct {
+		name string
+		v    int
+		def  int
+	}{
+		{"FailureThreshold", c.FailureThreshold, DefaultFailureThreshold},
+		{"HalfOpenRequests", c.HalfOpenRequests, DefaultHalfOpenRequests},
+		{"SuccessThreshold", c.SuccessThreshold, DefaultSuccessThreshold},
+	} {
+		if f.v < 0 {
+			return &ConfigError{Field: f.name, Problem: fmt.Sprintf("must be >= 0 (0 means %d), got %d", f.def, f.v)}
+		}
 	}
-	if c.FailureThreshold < 0 {
-		bad("FailureThreshold must be >= 0 (0 means %d), got %d", DefaultFailureThreshold, c.FailureThreshold)
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+		def  string
+	}{
+		{"Timeout", c.Timeout, DefaultTimeout.String()},
+		{"MaxTimeout", c.MaxTimeout, fmt.Sprintf("%d × Timeout", DefaultMaxTimeoutFactor)},
+		{"SharedTimeout", c.SharedTimeout, DefaultSharedTimeout.String()},
+	} {
+		if f.v < 0 {
+			return &ConfigError{Field: f.name, Problem: fmt.Sprintf("must be >= 0 (0 means %s), got %v", f.def, f.v)}
+		}
 	}
-	if c.Timeout < 0 {
-		bad("Timeout must be >= 0 (0 means %v), got %v", DefaultTimeout, c.Timeout)
+	if d := c.withDefaults(); d.MaxTimeout < d.Timeout {
+		return &ConfigError{Field: "MaxTimeout", Problem: fmt.Sprintf("must be >= Timeout (%v), got %v", d.Timeout, d.MaxTimeout)}
 	}
-	if c.MaxTimeout < 0 {
-		bad("MaxTimeout must be >= 0 (0 means %d × Timeout), got %v", DefaultMaxTimeoutFactor, c.MaxTimeout)
-	} else if d := c.withDefaults(); c.Timeout >= 0 && d.MaxTimeout < d.Timeout {
-		bad("MaxTimeout must be >= Timeout (%v), got %v", d.Timeout, d.MaxTimeout)
-	}
-	if c.HalfOpenRequests < 0 {
-		bad("HalfOpenRequests must be >= 0 (0 means %d), got %d", DefaultHalfOpenRequests, c.HalfOpenRequests)
-	}
-	if c.SuccessThreshold < 0 {
-		bad("SuccessThreshold must be >= 0 (0 means %d), got %d", DefaultSuccessThreshold, c.SuccessThreshold)
-	}
-	if math.IsNaN(c.FailureRate) || c.FailureRate < 0 || c.FailureRate > 1 {
-		bad("FailureRate must be in [0, 1] (0 means off), got %v", c.FailureRate)
-	}
-	if c.FailureRateWindow < 0 {
-		bad("FailureRateWindow must be >= 0 (0 means %v), got %v", DefaultFailureRateWindow, c.FailureRateWindow)
-	}
-	if c.FailureRateMinCalls < 0 {
-		bad("FailureRateMinCalls must be >= 0 (0 means %d), got %d", DefaultFailureRateMinCalls, c.FailureRateMinCalls)
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // withDefaults returns c with every zero field replaced by its default.
@@ -115,8 +109,7 @@ func (c Config) withDefaults() Config {
 	c.MaxTimeout = cmp.Or(c.MaxTimeout, DefaultMaxTimeoutFactor*c.Timeout)
 	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, DefaultHalfOpenRequests)
 	c.SuccessThreshold = cmp.Or(c.SuccessThreshold, DefaultSuccessThreshold)
-	c.FailureRateWindow = cmp.Or(c.FailureRateWindow, DefaultFailureRateWindow)
-	c.FailureRateMinCalls = cmp.Or(c.FailureRateMinCalls, DefaultFailureRateMinCalls)
+	c.SharedTimeout = cmp.Or(c.SharedTimeout, DefaultSharedTimeout)
 	if c.Clock == nil {
 		c.Clock = clock.New()
 	}
@@ -125,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rand == nil {
 		c.Rand = globalSource{}
+	}
+	if c.Shared == nil {
+		c.Shared = NewMemoryState(c.Clock)
 	}
 	return c
 }

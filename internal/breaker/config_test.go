@@ -1,10 +1,7 @@
 package breaker
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"math"
 	"testing"
 	"time"
 
@@ -19,7 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		want string // substring of the error; "" for valid
 	}{
 		{"zero is valid", Config{}, ""},
-		{"all set", Config{FailureThreshold: 3, Timeout: time.Second, MaxTimeout: time.Minute, HalfOpenRequests: 1, SuccessThreshold: 1, FailureRate: 1, FailureRateWindow: time.Second, FailureRateMinCalls: 1}, ""},
+		{"all set", Config{FailureThreshold: 3, Timeout: time.Second, MaxTimeout: time.Minute, HalfOpenRequests: 1, SuccessThreshold: 1, SharedTimeout: time.Second}, ""},
 		{"FailureThreshold", Config{FailureThreshold: -1}, "breaker: FailureThreshold must be >= 0"},
 		{"Timeout", Config{Timeout: -time.Second}, "breaker: Timeout must be >= 0"},
 		{"MaxTimeout negative", Config{MaxTimeout: -time.Second}, "breaker: MaxTimeout must be >= 0"},
@@ -27,11 +24,7 @@ func TestConfigValidate(t *testing.T) {
 		{"MaxTimeout below Timeout", Config{Timeout: time.Minute, MaxTimeout: time.Second}, "breaker: MaxTimeout must be >= Timeout"},
 		{"HalfOpenRequests", Config{HalfOpenRequests: -2}, "breaker: HalfOpenRequests must be >= 0"},
 		{"SuccessThreshold", Config{SuccessThreshold: -1}, "breaker: SuccessThreshold must be >= 0"},
-		{"FailureRate negative", Config{FailureRate: -0.1}, "breaker: FailureRate must be in [0, 1]"},
-		{"FailureRate above one", Config{FailureRate: 1.5}, "breaker: FailureRate must be in [0, 1]"},
-		{"FailureRate NaN", Config{FailureRate: math.NaN()}, "breaker: FailureRate must be in [0, 1]"},
-		{"FailureRateWindow", Config{FailureRateWindow: -1}, "breaker: FailureRateWindow must be >= 0"},
-		{"FailureRateMinCalls", Config{FailureRateMinCalls: -1}, "breaker: FailureRateMinCalls must be >= 0"},
+		{"SharedTimeout", Config{SharedTimeout: -1}, "breaker: SharedTimeout must be >= 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,10 +41,12 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestConfigValidateReportsEveryField(t *testing.T) {
+func TestConfigValidateNamesTheFirstField(t *testing.T) {
 	err := Config{FailureThreshold: -1, SuccessThreshold: -1}.Validate()
-	assert.ErrorContains(t, err, "FailureThreshold")
-	assert.ErrorContains(t, err, "SuccessThreshold")
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "FailureThreshold", ce.Field)
+	assert.NotContains(t, err.Error(), "SuccessThreshold", "the first invalid field only, as the limiter")
 }
 
 func TestConfigDefaults(t *testing.T) {
@@ -61,7 +56,8 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 600*time.Second, d.MaxTimeout)
 	assert.Equal(t, 2, d.HalfOpenRequests)
 	assert.Equal(t, 2, d.SuccessThreshold)
-	assert.Zero(t, d.FailureRate, "failure-rate rule off")
+	assert.Equal(t, time.Second, d.SharedTimeout)
+	assert.NotNil(t, d.Shared, "a MemoryState of its own")
 	assert.NotNil(t, d.Clock)
 	assert.NotNil(t, d.Logger)
 	assert.NotNil(t, d.Rand)
@@ -87,36 +83,4 @@ func TestOpenError(t *testing.T) {
 	assert.Equal(t, "breaker: circuit open, retry after 1.5s", err.Error())
 	assert.Equal(t, "breaker: circuit open", (&OpenError{State: StateOpen}).Error())
 	assert.Equal(t, "breaker: circuit half-open, all probe slots taken", (&OpenError{State: StateHalfOpen}).Error())
-}
-
-func TestOutcomeOf(t *testing.T) {
-	live := context.Background()
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
-	defer cancel2()
-	boom := errors.New("boom")
-
-	assert.Equal(t, Success, OutcomeOf(live, nil))
-	assert.Equal(t, Success, OutcomeOf(cancelled, nil), "a call that finished is a success")
-	assert.Equal(t, Failure, OutcomeOf(live, boom))
-	assert.Equal(t, Ignored, OutcomeOf(cancelled, boom), "the caller cancelled: never a failure")
-	assert.Equal(t, Ignored, OutcomeOf(live, fmt.Errorf("run: %w", context.Canceled)))
-	assert.Equal(t, Failure, OutcomeOf(expired, context.DeadlineExceeded), "the backend was too slow")
-}
-
-func TestWindow(t *testing.T) {
-	w := newWindow(10*time.Second, t0)
-	w.record(t0, true)
-	w.record(t0.Add(5*time.Second), false)
-	calls, failures := w.sum(t0.Add(9 * time.Second))
-	assert.Equal(t, [2]int{2, 1}, [2]int{calls, failures})
-	calls, failures = w.sum(t0.Add(10 * time.Second)) // bucket 0 left
-	assert.Equal(t, [2]int{1, 0}, [2]int{calls, failures})
-	w.record(t0.Add(25*time.Second), true) // reuses the ring
-	calls, failures = w.sum(t0.Add(25 * time.Second))
-	assert.Equal(t, [2]int{1, 1}, [2]int{calls, failures})
-	w.reset()
-	calls, _ = w.sum(t0.Add(25 * time.Second))
-	assert.Zero(t, calls)
 }

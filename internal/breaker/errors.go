@@ -12,9 +12,6 @@ var (
 	ErrCircuitOpen = errors.New("breaker: circuit open")
 	// ErrClosed is returned by Allow and Check after Close.
 	ErrClosed = errors.New("breaker: closed")
-	// ErrInternal is returned to a caller whose request was being handled
-	// when the breaker's loop recovered from a panic.
-	ErrInternal = errors.New("breaker: internal error")
 )
 
 // OpenError is the refusal of a call; errors.Is(err, ErrCircuitOpen) holds.
@@ -24,7 +21,7 @@ type OpenError struct {
 	State State
 	// RetryAfter is the time until the circuit turns half-open, rounded up
 	// to a whole millisecond. It is 0 when that time is not known: the
-	// circuit was forced open (see Breaker.ForceOpen) or is half-open.
+	// circuit is half-open.
 	RetryAfter time.Duration
 }
 
@@ -50,4 +47,31 @@ func retryAfter(d time.Duration) time.Duration {
 		return 0
 	}
 	return (d + time.Millisecond - 1) / time.Millisecond * time.Millisecond
+}
+
+// ConfigError reports an invalid Config field. Its message starts with
+// "breaker: " and the field name.
+type ConfigError struct {
+	Field   string // the Config field, e.g. "FailureThreshold"
+	Problem string // what is wrong with it, e.g. "must be >= 0 (0 means 5), got -1"
+}
+
+// Error returns "breaker: <Field> <Problem>".
+func (e *ConfigError) Error() string { return "breaker: " + e.Field + " " + e.Problem }
+
+// PanicError is returned by Allow and Check to callers whose request was
+// being handled, or waited for the fleet, when the breaker's goroutine
+// recovered from a panic. The breaker keeps running, reset to closed; a
+// caller may retry.
+type PanicError struct {
+	Value any // the value passed to panic
+}
+
+// Error describes the recovered panic.
+func (e *PanicError) Error() string { return fmt.Sprintf("breaker: internal panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error, else nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
 }

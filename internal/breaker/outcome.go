@@ -1,10 +1,6 @@
 package breaker
 
-import (
-	"context"
-	"errors"
-	"strconv"
-)
+import "strconv"
 
 // Outcome is what a caller reports about a call it was permitted to make.
 // The zero value is Success.
@@ -34,19 +30,4 @@ func (o Outcome) String() string {
 		return "ignored"
 	}
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
-}
-
-// OutcomeOf classifies the error of a call made under ctx: nil is Success; a
-// call the caller cancelled itself (ctx was cancelled, or err is
-// [context.Canceled]) is Ignored, never a failure; anything else, including
-// the caller's own deadline running out while the backend was slow, is
-// Failure.
-func OutcomeOf(ctx context.Context, err error) Outcome {
-	switch {
-	case err == nil:
-		return Success
-	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
-		return Ignored
-	}
-	return Failure
 }

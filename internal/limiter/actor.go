@@ -104,8 +104,19 @@ func (l *Limiter) loop() (closed bool) {
 		// the actor listens for them only while someone waits, and a
 		// Settle on an idle limiter costs no wake-up.
 		var settles <-chan settleMsg
-		if l.queue.len+l.turns.len > 0 {
+		if l.queue.len+l.turns.len > 0 || l.core.shared != nil { // a shared store waits for the settles
 			settles = l.settles
+		}
+		// A shared store's calls go to the worker in order, one at a time
+		// (see store_worker.go); the answers come back on results.
+		var work chan<- storeOp
+		var next storeOp
+		if len(l.pending) > 0 {
+			work, next = l.work, l.pending[0]
+		}
+		var changes <-chan struct{}
+		if l.queue.len+l.turns.len > 0 && !l.waitKnown {
+			changes = l.changes
 		}
 		select {
 		case m := <-l.reqs:
@@ -120,6 +131,16 @@ func (l *Limiter) loop() (closed bool) {
 			l.serve(l.clock.Now())
 		case <-timerC:
 			l.armed = false
+			l.serve(l.clock.Now())
+		case work <- next:
+			l.pending[0] = storeOp{}
+			l.pending = l.pending[1:]
+		case res := <-l.results:
+			now := l.clock.Now()
+			l.result(res, now)
+			l.serve(now)
+		case <-changes:
+			l.notBefore = time.Time{} // the fleet freed something: ask again
 			l.serve(l.clock.Now())
 		case <-l.quit:
 			return true
@@ -147,10 +168,18 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.cancel(m.req)
 	case *pauseReq:
 		l.core.pause(m.until)
+		if l.core.shared != nil {
+			l.push(storeOp{kind: opPause, at: now, until: m.until})
+			l.notBefore = later(l.notBefore, m.until)
+		}
 	case *unpauseReq:
 		l.core.unpause()
+		if l.core.shared != nil {
+			l.push(storeOp{kind: opUnpause})
+			l.notBefore = time.Time{}
+		}
 	case *releaseReq:
-		l.core.undo(m.id)
+		l.undo(m.id)
 	case *settleReq:
 		l.settle(m.settleMsg)
 	case *statsReq:
@@ -164,6 +193,10 @@ func (l *Limiter) handle(m message, now time.Time) {
 // acquire admits r at once, queues it, or refuses it.
 func (l *Limiter) acquire(r *acquireReq, now time.Time) {
 	r.ask, r.deadline = l.core.askFor(r.kind, r.capUSD), time.Time{}
+	if l.core.shared != nil {
+		l.acquireShared(r, now)
+		return
+	}
 	q := l.queueOf(r.kind)
 	if q.len == 0 {
 		if p, ok := l.core.admit(now, r.ask); ok {
@@ -209,15 +242,27 @@ func (l *Limiter) cancel(r *acquireReq) {
 	case reqQueued:
 		l.queueOf(r.kind).remove(r)
 	case reqGranted:
-		l.core.undo(r.id)
+		l.undo(r.id)
 	}
 	r.state = reqDone
 }
 
 // settle applies one Settle.
 func (l *Limiter) settle(s settleMsg) {
-	if !l.core.settle(s.id, s.cost, s.at) {
+	found, valid, charge := l.core.settleCharge(s.id, s.cost, s.at)
+	if !valid {
 		l.log.Warn("limiter: invalid cost settled, charged the reservation instead", "cost", s.cost)
+	}
+	if found && l.core.shared != nil {
+		l.push(storeOp{kind: opSettle, id: s.id, usd: charge, at: s.at})
+	}
+}
+
+// undo takes back the admission of permit id (Release, or a grant that
+// raced a cancel).
+func (l *Limiter) undo(id uint64) {
+	if l.core.undo(id) && l.core.shared != nil {
+		l.push(storeOp{kind: opRelease, id: id})
 	}
 }
 
@@ -239,6 +284,10 @@ func (l *Limiter) drainSettles() {
 // will be before it can be admitted), then arms the timer for the moment
 // a head may be admitted or must be refused, whichever comes first.
 func (l *Limiter) serve(now time.Time) {
+	if l.core.shared != nil {
+		l.serveShared(now)
+		return
+	}
 	wake := l.serveQueue(&l.turns, now)
 	if w := l.serveQueue(&l.queue, now); !w.IsZero() && (wake.IsZero() || w.Before(wake)) {
 		wake = w
@@ -338,6 +387,9 @@ func (l *Limiter) shutdown() {
 	l.failQueue(ErrClosed)
 	l.disarm()
 	l.final = l.stats(l.clock.Now())
+	if l.core.shared != nil {
+		l.stopWorker()
+	}
 }
 
 // recovered handles a panic in the loop: it logs it and fails the request

@@ -63,6 +63,12 @@ type Config struct {
 	MaxWait        time.Duration // 0: wait as long as ctx allows; see above
 	Clock          clock.Clock   // nil: clock.New()
 	Logger         *slog.Logger  // nil: discard
+	// Store, when set, holds the windows, the spend, the reservations and
+	// the pause instead of this process's memory: a fleet's processes
+	// with the same store share one quota and one budget (see Shared).
+	// MaxConcurrent and MaxQueued stay per process. The Limiter owns it
+	// and closes it at Close. nil: in memory.
+	Store Shared
 }
 
 // Validate reports the first invalid field as a *ConfigError naming it:

@@ -74,6 +74,18 @@ type Limiter struct {
 	hook      func(message)
 	budget    float64 // CostBudgetHourly, immutable: Acquire checks caps against it
 
+	// With a shared store (see store_worker.go); nil channels otherwise.
+	work       chan storeOp       // unbuffered: to the worker goroutine
+	results    chan storeResult   // unbuffered: from the worker goroutine
+	workDone   chan struct{}      // closed when the worker has ended
+	changes    <-chan struct{}    // the store's change notifications
+	cancelWork context.CancelFunc // ends the worker's calls at shutdown
+	pending    []storeOp          // calls not yet handed to the worker, in order
+	admitting  *acquireReq        // the waiter whose Admit is with the store
+	notBefore  time.Time          // the head is not asked again before this
+	waitKnown  bool               // the store said when (not: only a settle helps)
+	lastReason Reason             // the limit of the store's latest refusal
+
 	final Stats // the stats at close; read only after done is closed
 }
 
@@ -140,6 +152,9 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 	l.pool.New = func() any { return &acquireReq{reply: make(chan acquireResult, 1)} }
 	l.timer = l.clock.Timer(time.Hour)
 	l.timer.Stop()
+	if cfg.Store != nil {
+		l.startWorker(cfg.Store)
+	}
 	go l.run()
 	return l, nil
 }
@@ -283,7 +298,8 @@ func (l *Limiter) Stats() Stats {
 
 // Close stops the limiter: every waiting Acquire returns ErrClosed, later
 // calls fail at once, and the limiter's goroutine has ended when Close
-// returns. Close is idempotent and safe to call from many goroutines; it
+// returns. With a shared store, the settles not yet sent are sent first
+// (for at most closeFlush) and the store is closed. Close is idempotent and safe to call from many goroutines; it
 // always returns nil.
 func (l *Limiter) Close() error {
 	l.closeOnce.Do(func() { close(l.quit) })

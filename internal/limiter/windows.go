@@ -5,44 +5,25 @@ import (
 	"time"
 )
 
-// windows is the seam between the core and the store of the admission
-// windows' counts. memWindows, in memory, is the only implementation; a
-// store shared by a fleet (Redis) can fill the same methods later. A
-// windows value is used by one goroutine at a time.
-type windows interface {
-	// readyAt returns the earliest time, not before now, at which
-	// ahead+1 more admissions fit in every window (the ahead first ones
-	// taken as early as possible), and the window that binds, or the
-	// zero Reason when that time is now.
-	readyAt(now time.Time, ahead int) (time.Time, Reason)
-	// take takes one token from every window at now, or from none, and
-	// reports whether it did.
-	take(now time.Time) bool
-	// refund gives back the tokens of the latest take. The caller
-	// refunds only when no take happened since, which keeps the refund
-	// exact or stricter.
-	refund()
-	// tokens reports the tokens left at now in the minute and the hour
-	// window, -1 for a window that is off.
-	tokens(now time.Time) (minute, hour float64)
-}
-
-// memWindows keeps the per-minute and per-hour windows in memory.
+// memWindows keeps the per-minute and per-hour windows of the in-memory
+// store. It is used by one goroutine at a time.
 type memWindows struct {
 	minute, hour bucket
 }
 
-var _ windows = (*memWindows)(nil)
-
 // newMemWindows returns windows of perMinute and perHour tokens;
 // Unlimited turns a window off.
-func newMemWindows(perMinute, perHour int) *memWindows {
-	return &memWindows{
+func newMemWindows(perMinute, perHour int) memWindows {
+	return memWindows{
 		minute: newBucket(perMinute, time.Minute),
 		hour:   newBucket(perHour, time.Hour),
 	}
 }
 
+// readyAt returns the earliest time, not before now, at which ahead+1
+// more admissions fit in every window (the ahead first ones taken as early
+// as possible), and the window that binds, or the zero Reason when that
+// time is now.
 func (w *memWindows) readyAt(now time.Time, ahead int) (time.Time, Reason) {
 	at, reason := now, Reason(0)
 	if t := w.minute.readyAt(now, ahead); t.After(at) {
@@ -54,6 +35,8 @@ func (w *memWindows) readyAt(now time.Time, ahead int) (time.Time, Reason) {
 	return at, reason
 }
 
+// take takes one token from every window at now, or from none, and
+// reports whether it did.
 func (w *memWindows) take(now time.Time) bool {
 	if !w.minute.allows(now) || !w.hour.allows(now) {
 		return false
@@ -63,11 +46,16 @@ func (w *memWindows) take(now time.Time) bool {
 	return true
 }
 
+// refund gives back the tokens of the latest take. The caller refunds
+// only when no take happened since, which keeps the refund exact or
+// stricter.
 func (w *memWindows) refund() {
 	w.minute.refund()
 	w.hour.refund()
 }
 
+// tokens reports the tokens left at now in the minute and the hour
+// window, -1 for a window that is off.
 func (w *memWindows) tokens(now time.Time) (minute, hour float64) {
 	return w.minute.tokens(now), w.hour.tokens(now)
 }
@@ -75,10 +63,11 @@ func (w *memWindows) tokens(now time.Time) (minute, hour float64) {
 // bucket is one token bucket of capacity tokens refilled continuously at
 // capacity per period. It is kept in the form of the generic cell rate
 // algorithm (GCRA): instead of a token count it stores the time at which
-// the bucket is full again, in whole nanoseconds, so the arithmetic is
-// exact. The refill interval of one token is period/capacity rounded up,
-// so rounding can only make the bucket stricter, by under a nanosecond
-// per token.
+// the bucket is full again, in whole microseconds (the store truncates now
+// to them), so the arithmetic is exact and matches the Redis script's,
+// whose numbers are doubles. The refill interval of one token is
+// period/capacity rounded up to a microsecond, so rounding can only make
+// the bucket stricter, by under a microsecond per token.
 //
 // The zero bucket is off: it always allows and never counts.
 type bucket struct {
@@ -94,7 +83,8 @@ func newBucket(capacity int, period time.Duration) bucket {
 		return bucket{}
 	}
 	c := int64(capacity)
-	return bucket{capacity: c, interval: (period + time.Duration(c) - 1) / time.Duration(c)}
+	us := (int64(period/time.Microsecond) + c - 1) / c // whole microseconds, rounded up
+	return bucket{capacity: c, interval: time.Duration(us) * time.Microsecond}
 }
 
 // on reports whether the bucket limits anything.

@@ -23,8 +23,8 @@ func TestBucketInterval(t *testing.T) {
 	}{
 		{60, time.Minute, time.Second},
 		{1000, time.Hour, 3600 * time.Millisecond},
-		{7, time.Minute, 8571428572}, // rounded up: never faster than 7 a minute
-		{1 << 40, time.Minute, 1},
+		{7, time.Minute, 8571429 * time.Microsecond}, // rounded up to a microsecond: never faster than 7 a minute
+		{1 << 40, time.Minute, time.Microsecond},
 	}
 	for _, tt := range tests {
 		b := newBucket(tt.capacity, tt.period)

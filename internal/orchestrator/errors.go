@@ -27,16 +27,20 @@ var (
 	ErrQueueFull = errors.New("agent: admission queue full")
 	// ErrClosed: the client is closed, or closed while the query waited or ran.
 	ErrClosed = errors.New("agent: client closed")
+	// ErrFleetUnavailable: the fleet's shared state (Redis) cannot be
+	// reached and Config.Fleet.OnRedisDown is fail-closed.
+	ErrFleetUnavailable = errors.New("agent: fleet's shared state unavailable")
 )
 
 // RejectedError is the error of a query that was refused before its CLI
 // process started. Err is one of ErrRateLimited, ErrBudgetExhausted,
-// ErrCircuitOpen, ErrQueueFull or ErrClosed; errors.Is matches it.
+// ErrCircuitOpen, ErrQueueFull, ErrClosed or ErrFleetUnavailable; errors.Is
+// matches it.
 type RejectedError struct {
 	// Err is the refusal sentinel.
 	Err error
 	// Limit names what refused the query: "minute", "hour", "budget",
-	// "concurrency", "paused", "circuit", "queue" or "closed".
+	// "concurrency", "paused", "circuit", "queue", "closed" or "fleet".
 	Limit string
 	// RetryAfter is how long until the query could be admitted, zero when
 	// unknown (a concurrency slot or budget frees only when a query settles).
@@ -77,6 +81,8 @@ func rejection(err error) error {
 		return &RejectedError{Err: sentinel, Limit: wait.Reason.String(), RetryAfter: wait.RetryAfter, cause: err}
 	case errors.As(err, &open):
 		return &RejectedError{Err: ErrCircuitOpen, Limit: "circuit", RetryAfter: open.RetryAfter, cause: err}
+	case errors.As(err, new(*limiter.StoreError)):
+		return &RejectedError{Err: ErrFleetUnavailable, Limit: "fleet", cause: err}
 	case errors.Is(err, limiter.ErrQueueFull):
 		return &RejectedError{Err: ErrQueueFull, Limit: "queue", cause: err}
 	case errors.Is(err, limiter.ErrClosed), errors.Is(err, breaker.ErrClosed), errors.Is(err, ErrClosed):

@@ -23,7 +23,9 @@ type Client struct {
 	orch          *orchestrator.Orchestrator
 	maxConcurrent int
 	closeOnce     sync.Once
+	releaseOnce   sync.Once
 	done          chan struct{} // closed by Close
+	releaseFleet  func() error  // after the guards: the fleet's breaker state and Redis client
 }
 
 // New validates cfg (every invalid field is reported, by its path, e.g.
@@ -46,15 +48,24 @@ func New(cfg Config) (*Client, error) {
 	if err := checkCLI(path, log); err != nil {
 		return nil, err
 	}
-	orch, err := orchestrator.New(cfg.orchestratorConfig(path))
+	oc := cfg.orchestratorConfig(path)
+	releaseFleet, err := cfg.openFleet(&oc, log)
 	if err != nil {
+		return nil, err
+	}
+	orch, err := orchestrator.New(oc)
+	if err != nil {
+		if oc.Limiter.Store != nil {
+			_ = oc.Limiter.Store.Close() // no limiter took it
+		}
+		_ = releaseFleet()
 		return nil, err
 	}
 	maxConcurrent := cfg.MaxConcurrent
 	if maxConcurrent == 0 {
 		maxConcurrent = DefaultConfig().MaxConcurrent
 	}
-	return &Client{orch: orch, maxConcurrent: maxConcurrent, done: make(chan struct{})}, nil
+	return &Client{orch: orch, maxConcurrent: maxConcurrent, done: make(chan struct{}), releaseFleet: releaseFleet}, nil
 }
 
 // Query returns the messages of one CLI run as a lazy, single-use stream:
@@ -160,7 +171,13 @@ func (c *Client) ClearPause() {
 // body returns (its charge, settled then, is lost with the closed guards).
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.done) })
-	return c.orch.Close()
+	err := c.orch.Close() // every caller returns from it once the guards are closed
+	c.releaseOnce.Do(func() {
+		if rerr := c.releaseFleet(); rerr != nil && err == nil {
+			err = fmt.Errorf("agent: closing the fleet's shared state: %w", rerr)
+		}
+	})
+	return err
 }
 
 // Serve runs the client as a supervised service (github.com/thejerf/suture's

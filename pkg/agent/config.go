@@ -27,6 +27,9 @@ type Config struct {
 	// Warm configures the processes started ahead of queries (on by
 	// default: one spare per key, two in all; see WarmConfig).
 	Warm WarmConfig
+	// Fleet shares the rate limit, the budget and the breaker with other
+	// processes through Redis (see FleetConfig; off by default).
+	Fleet FleetConfig
 
 	// MaxConcurrent caps the CLI processes running at once (default 4;
 	// Unlimited: no cap).

@@ -77,6 +77,7 @@ func (c Config) validate() error {
 		}
 	}
 	errs = append(errs, c.validateBudget()...)
+	c.Fleet.validate(bad)
 	return errors.Join(errs...)
 }
 

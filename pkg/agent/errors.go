@@ -27,6 +27,9 @@ var (
 	ErrQueueFull = orchestrator.ErrQueueFull
 	// ErrClosed: the client is closed (or closed during the query).
 	ErrClosed = orchestrator.ErrClosed
+	// ErrFleetUnavailable: Config.Fleet's Redis cannot be reached and
+	// Config.Fleet.OnRedisDown is FleetFailClosed.
+	ErrFleetUnavailable = orchestrator.ErrFleetUnavailable
 )
 
 // Errors of the caller's own making: they never count against the circuit
@@ -62,7 +65,7 @@ var (
 // started. errors.Is matches its Err.
 type RejectedError struct {
 	// Err is the refusal's sentinel: ErrRateLimited, ErrBudgetExhausted,
-	// ErrCircuitOpen, ErrQueueFull or ErrClosed.
+	// ErrCircuitOpen, ErrQueueFull, ErrClosed or ErrFleetUnavailable.
 	Err error
 	// Limit names what refused the query; the zero Limit (LimitNone)
 	// when unknown.
@@ -104,6 +107,7 @@ const (
 	LimitCircuit                  // the circuit breaker (ErrCircuitOpen)
 	LimitQueue                    // MaxQueued callers are waiting (ErrQueueFull)
 	LimitClosed                   // the client is closed (ErrClosed)
+	LimitFleet                    // the fleet's Redis is unreachable (ErrFleetUnavailable)
 )
 
 // limitNames are the Limits' String values, as the orchestrator names them.
@@ -117,10 +121,11 @@ var limitNames = [...]string{
 	LimitCircuit:     "circuit",
 	LimitQueue:       "queue",
 	LimitClosed:      "closed",
+	LimitFleet:       "fleet",
 }
 
 // String returns "minute", "hour", "budget", "concurrency", "paused",
-// "circuit", "queue", "closed", or "none" for LimitNone.
+// "circuit", "queue", "closed", "fleet", or "none" for LimitNone.
 func (l Limit) String() string {
 	if l >= 0 && int(l) < len(limitNames) {
 		return limitNames[l]

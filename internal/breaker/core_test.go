@@ -16,10 +16,10 @@ func (zeroSource) Uint64() uint64 { return 0 }
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// rig drives a machine on a fake time line.
+// rig drives a core on a fake time line.
 type rig struct {
 	t   *testing.T
-	m   *machine
+	m   *core
 	now time.Time
 }
 
@@ -29,7 +29,7 @@ func newRig(t *testing.T, cfg Config) *rig {
 	if cfg.Rand == nil {
 		cfg.Rand = zeroSource{}
 	}
-	return &rig{t: t, m: newMachine(cfg.withDefaults(), t0), now: t0}
+	return &rig{t: t, m: newCore(cfg.withDefaults()), now: t0}
 }
 
 func (r *rig) wait(d time.Duration) { r.now = r.now.Add(d) }
@@ -79,7 +79,7 @@ func (r *rig) halfOpen() {
 	require.Equal(r.t, StateHalfOpen, r.m.state)
 }
 
-func TestMachineClosedTripRules(t *testing.T) {
+func TestCoreClosedTripRules(t *testing.T) {
 	tests := []struct {
 		name     string
 		cfg      Config
@@ -92,26 +92,6 @@ func TestMachineClosedTripRules(t *testing.T) {
 		{"ignored does not reset the run", Config{}, concat(repeat(4, Failure), []Outcome{Ignored}, repeat(1, Failure)), StateOpen},
 		{"ignored does not count as failure", Config{}, repeat(20, Ignored), StateClosed},
 		{"threshold is configurable", Config{FailureThreshold: 2}, repeat(2, Failure), StateOpen},
-		{
-			"failure rate trips on ratio without a run",
-			Config{FailureThreshold: 100, FailureRate: 0.5, FailureRateMinCalls: 10},
-			alternate(10), StateOpen,
-		},
-		{
-			"failure rate waits for the minimum calls",
-			Config{FailureThreshold: 100, FailureRate: 0.5, FailureRateMinCalls: 10},
-			alternate(9), StateClosed,
-		},
-		{
-			"failure rate below the threshold",
-			Config{FailureThreshold: 100, FailureRate: 0.6, FailureRateMinCalls: 10},
-			alternate(20), StateClosed,
-		},
-		{
-			"failure rate off by default",
-			Config{FailureThreshold: 100},
-			alternate(100), StateClosed,
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,30 +120,7 @@ func concat(parts ...[]Outcome) []Outcome {
 	return out
 }
 
-// alternate returns n outcomes, success first, then failure, and so on.
-func alternate(n int) []Outcome {
-	out := make([]Outcome, n)
-	for i := range out {
-		out[i] = Success
-		if i%2 == 1 {
-			out[i] = Failure
-		}
-	}
-	return out
-}
-
-func TestMachineFailureRateWindowRolls(t *testing.T) {
-	r := newRig(t, Config{FailureThreshold: 100, FailureRate: 0.5, FailureRateWindow: 10 * time.Second, FailureRateMinCalls: 4})
-	r.calls(3, Failure) // 3 of 3 fail, below the minimum calls
-	r.wait(11 * time.Second)
-	r.call(Failure) // the first three have left the window: 1 call
-	assert.Equal(t, StateClosed, r.m.state)
-	r.calls(2, Success)
-	r.call(Failure) // 2 of 4 fail
-	assert.Equal(t, StateOpen, r.m.state)
-}
-
-func TestMachineOpenRefusesUntilTimeout(t *testing.T) {
+func TestCoreOpenRefusesUntilTimeout(t *testing.T) {
 	r := newRig(t, Config{})
 	r.trip()
 	oe := r.refused()
@@ -181,7 +138,7 @@ func TestMachineOpenRefusesUntilTimeout(t *testing.T) {
 	assert.Equal(t, uint64(3), r.m.stats().Refused)
 }
 
-func TestMachineHalfOpen(t *testing.T) {
+func TestCoreHalfOpen(t *testing.T) {
 	t.Run("successes in a row close", func(t *testing.T) {
 		r := newRig(t, Config{})
 		r.halfOpen()
@@ -256,7 +213,7 @@ func TestMachineHalfOpen(t *testing.T) {
 	})
 }
 
-func TestMachineBackoff(t *testing.T) {
+func TestCoreBackoff(t *testing.T) {
 	r := newRig(t, Config{Timeout: 10 * time.Second, MaxTimeout: 100 * time.Second})
 	r.trip()
 	assert.Equal(t, 10*time.Second, r.m.openFor)
@@ -274,7 +231,7 @@ func TestMachineBackoff(t *testing.T) {
 	assert.Equal(t, 10*time.Second, r.m.openFor, "closing resets the backoff")
 }
 
-func TestMachineJitterBounds(t *testing.T) {
+func TestCoreJitterBounds(t *testing.T) {
 	const timeout, maxTimeout = 10 * time.Second, 100 * time.Second
 	for seed := range uint64(200) {
 		cfg := Config{Timeout: timeout, MaxTimeout: maxTimeout, Rand: rand.NewPCG(seed, seed)}
@@ -303,7 +260,7 @@ func TestMachineJitterBounds(t *testing.T) {
 	assert.Greater(t, openFor(rand.NewPCG(1, 2)), 20*time.Second)
 }
 
-func TestMachineGenerations(t *testing.T) {
+func TestCoreGenerations(t *testing.T) {
 	t.Run("closed permit reported after trip changes nothing", func(t *testing.T) {
 		r := newRig(t, Config{})
 		old := r.allow()
@@ -354,37 +311,7 @@ func TestMachineGenerations(t *testing.T) {
 	})
 }
 
-func TestMachineForceOpenAndReset(t *testing.T) {
-	r := newRig(t, Config{})
-	r.m.forceOpen(r.now)
-	require.Equal(t, StateOpen, r.m.state)
-	assert.Zero(t, r.refused().RetryAfter)
-	_, timed := r.m.deadline()
-	assert.False(t, timed)
-	r.wait(time.Hour)
-	r.m.advance(r.now)
-	assert.Equal(t, StateOpen, r.m.state, "held open past any timeout")
-	r.m.reset(r.now)
-	assert.Equal(t, StateClosed, r.m.state)
-	r.allow()
-
-	r.calls(4, Failure)
-	r.m.reset(r.now)
-	r.call(Failure)
-	assert.Equal(t, StateClosed, r.m.state, "reset clears the run of failures")
-
-	r.halfOpen()
-	r.call(Failure) // re-open, backoff 1
-	r.m.forceOpen(r.now)
-	r.wait(time.Hour)
-	r.m.advance(r.now)
-	assert.Equal(t, StateOpen, r.m.state, "forcing an open circuit holds it")
-	r.m.reset(r.now)
-	r.trip()
-	assert.Equal(t, 60*time.Second, r.m.openFor, "reset clears the backoff")
-}
-
-func TestMachineEvents(t *testing.T) {
+func TestCoreEvents(t *testing.T) {
 	r := newRig(t, Config{})
 	r.calls(2, Success)
 	r.trip()
@@ -403,7 +330,7 @@ func TestMachineEvents(t *testing.T) {
 	assert.Empty(t, r.m.takeEvents())
 }
 
-func TestMachineStats(t *testing.T) {
+func TestCoreStats(t *testing.T) {
 	r := newRig(t, Config{})
 	r.call(Success)
 	r.call(Ignored)
@@ -428,7 +355,7 @@ func TestMachineStats(t *testing.T) {
 	assert.Equal(t, 120*time.Second, s.OpenTimeout, "what a failing probe would cause")
 }
 
-func TestMachineRecoverSafe(t *testing.T) {
+func TestCoreRecoverSafe(t *testing.T) {
 	r := newRig(t, Config{HalfOpenRequests: 1})
 	r.halfOpen()
 	p := r.allow()
@@ -437,21 +364,4 @@ func TestMachineRecoverSafe(t *testing.T) {
 	assert.Empty(t, r.m.probes)
 	r.m.report(p, Failure, r.now)
 	assert.Equal(t, 0, r.m.counts.ConsecutiveFailures, "outstanding permits are stale")
-}
-
-// Reset on a closed circuit makes the permits granted before it stale:
-// their failures, reported after the reset, do not count.
-func TestMachineResetWhileClosedStartsAGeneration(t *testing.T) {
-	r := newRig(t, Config{})
-	var before []Permit
-	for range 4 {
-		before = append(before, r.allow())
-	}
-	r.m.reset(r.now)
-	for _, p := range before {
-		r.m.report(p, Failure, r.now)
-	}
-	r.call(Failure)
-	assert.Equal(t, StateClosed, r.m.state, "failures of permits from before the reset opened it")
-	assert.Equal(t, 1, r.m.counts.ConsecutiveFailures)
 }
