@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -112,7 +111,7 @@ func TestWarmDeadSpareIsReplacedWithoutABreakerFailure(t *testing.T) {
 	runServed(t, c, "one", opts...)
 	spare := parkedPid(t, c, entry, 1)
 
-	require.NoError(t, syscall.Kill(spare, syscall.SIGKILL))
+	require.NoError(t, killPid(spare))
 	waitFor(t, "the dead spare dropped", func() bool {
 		st := c.Stats().Warm
 		return st.Died == 1 && st.Parked == 0
