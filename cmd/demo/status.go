@@ -140,16 +140,16 @@ func (w *watcher) transition(from, to agent.State, at time.Time, cur agent.Break
 // waiting query it then admits, and the end of the wait.
 func (w *watcher) window(prev, cur agent.Stats, now time.Time) {
 	s, lim := w.s, cur.Limiter
-	if w.dry == "" && cur.Queued > 0 {
+	if w.dry == "" && cur.Limiter.Queued > 0 {
 		if w.dry = dryWindow(lim); w.dry != "" {
 			s.d.tally.windowDry(s.name, w.dry, lim.Admitted)
 			every := time.Minute / time.Duration(s.d.opts.rpm)
 			if w.dry == "hour" {
 				every = time.Hour / time.Duration(s.d.opts.rph)
 			}
-			s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Queued: cur.Queued,
+			s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Queued: cur.Limiter.Queued,
 				Message: fmt.Sprintf("the %s window is empty after %d queries: %d wait in line (FIFO), one more token every %v",
-					w.dry, lim.Admitted, cur.Queued, roundDuration(every))})
+					w.dry, lim.Admitted, cur.Limiter.Queued, roundDuration(every))})
 		}
 		return
 	}
@@ -158,10 +158,10 @@ func (w *watcher) window(prev, cur agent.Stats, now time.Time) {
 	}
 	if n := int(lim.Admitted - prev.Limiter.Admitted); lim.Admitted > prev.Limiter.Admitted {
 		s.d.tally.admittedWaiting(s.name, now, n)
-		s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Queued: cur.Queued,
-			Message: fmt.Sprintf("a token refilled: %d waiting query admitted, %d still in line", n, cur.Queued)})
+		s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Queued: cur.Limiter.Queued,
+			Message: fmt.Sprintf("a token refilled: %d waiting query admitted, %d still in line", n, cur.Limiter.Queued)})
 	}
-	if cur.Queued == 0 {
+	if cur.Limiter.Queued == 0 {
 		w.dry = ""
 		s.d.out.event(event{T: s.d.since(now), Phase: s.name, Kind: "rate", Message: "the line is empty"})
 	}
@@ -183,8 +183,8 @@ func dryWindow(lim agent.LimiterStats) string {
 // poll is still reported, as already over.
 func (w *watcher) pause(prev, cur agent.Stats, now time.Time) {
 	if until := cur.Limiter.PausedUntil; !until.IsZero() && !until.Equal(prev.Limiter.PausedUntil) {
-		w.paused, w.waiting = until, cur.Queued
-		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: cur.Queued, Until: w.s.d.since(until),
+		w.paused, w.waiting = until, cur.Limiter.Queued
+		w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: cur.Limiter.Queued, Until: w.s.d.since(until),
 			Message: fmt.Sprintf("the API said 429: the limiter admits nobody until %.2fs (%v from now)",
 				w.s.d.since(until), roundDuration(max(until.Sub(now), 0)))})
 	}
@@ -192,7 +192,7 @@ func (w *watcher) pause(prev, cur agent.Stats, now time.Time) {
 		return
 	}
 	if now.Before(w.paused) {
-		w.waiting = max(w.waiting, cur.Queued)
+		w.waiting = max(w.waiting, cur.Limiter.Queued)
 		return
 	}
 	w.s.d.out.event(event{T: w.s.d.since(now), Phase: w.s.name, Kind: "pause", Queued: w.waiting, Until: w.s.d.since(w.paused),
@@ -214,7 +214,7 @@ func (w *watcher) statusLine(now time.Time) string {
 	return textLine(w.s.d.since(now), w.s.name, "status", fmt.Sprintf(
 		"breaker %-9s tokens %s/min %s/h  $%.2f of %s  in flight %d  queued %d  done %d  failed %d  refused %d",
 		st.Breaker.State, tokens(st.Limiter.MinuteTokens), tokens(st.Limiter.HourTokens),
-		st.Limiter.SpentUSD, budget(st.Limiter.BudgetUSD), st.InFlight, st.Queued, done, failed, refused))
+		st.Limiter.SpentUSD, budget(st.Limiter.BudgetUSD), st.Limiter.InFlight, st.Limiter.Queued, done, failed, refused))
 }
 
 func tokens(n float64) string {

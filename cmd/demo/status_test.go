@@ -107,7 +107,6 @@ func TestWatcherReopenMessage(t *testing.T) {
 func limiterStats(queued int, minuteTokens float64, admitted uint64) agent.Stats {
 	return agent.Stats{
 		Limiter: agent.LimiterStats{MinuteTokens: minuteTokens, HourTokens: 900, Admitted: admitted, Queued: queued},
-		Queued:  queued,
 	}
 }
 
@@ -151,7 +150,7 @@ func TestWatcherWindowRunsDry(t *testing.T) {
 // the queries that waited; a pause shorter than a poll is still reported.
 func TestWatcherPause(t *testing.T) {
 	paused := func(until float64, queued int) agent.Stats {
-		return agent.Stats{Limiter: agent.LimiterStats{PausedUntil: at(until), Queued: queued}, Queued: queued}
+		return agent.Stats{Limiter: agent.LimiterStats{PausedUntil: at(until), Queued: queued}}
 	}
 
 	w, out := testWatcher()

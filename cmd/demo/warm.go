@@ -104,7 +104,7 @@ func (s *stage) warmQueries(ctx context.Context, n int, think time.Duration, nex
 	}
 	// The last query's CLI exits (or parks) in the background: the phase
 	// ends once it has.
-	if err := s.waitFor(ctx, "end of its last query", func(st agent.Stats) bool { return st.InFlight == 0 }); err != nil {
+	if err := s.waitFor(ctx, "end of its last query", func(st agent.Stats) bool { return st.Limiter.InFlight == 0 }); err != nil {
 		return err
 	}
 	st := s.client.Stats().Warm

@@ -42,6 +42,9 @@ type Config struct {
 	Classify     Classifier    // nil: Classify
 	Clock        clock.Clock   // nil: real time; also given to the guards and the CLI watchdog
 	Logger       *slog.Logger  // nil: discard
+	// Observe, when set, is given every Event, in order, from one
+	// goroutine (see events): it delays nothing.
+	Observe func(Event)
 }
 
 // Orchestrator runs queries through the limiter, the breaker and the CLI.
@@ -60,6 +63,9 @@ type Orchestrator struct {
 	pauses    pauses
 	pool      *pool
 	budgeted  bool // the limiter has a budget: every query has a cap
+	events    *events
+	refusals  refusals
+	queryIDs  atomic.Uint64
 
 	unsubscribe func()
 	prices      prices // learned from results, shared by every query
@@ -124,10 +130,10 @@ func New(cfg Config) (*Orchestrator, error) {
 		active:    newActivity(),
 		pool:      newPool(cfg.Pool, cfg.CLI, cfg.Clock, cfg.Logger),
 		budgeted:  cfg.Limiter.CostBudgetHourly != limiter.Unlimited,
+		events:    newEvents(cfg.Observe, guard),
+		refusals:  refusals{counts: map[string]int64{}, logged: map[string]time.Time{}, quiet: map[string]int64{}},
 	}
-	o.unsubscribe = brk.Subscribe(func(ev breaker.Event) {
-		o.log.Info("circuit breaker state change", "from", ev.From.String(), "to", ev.To.String(), "at", ev.At)
-	})
+	o.unsubscribe = brk.Subscribe(o.breakerChanged)
 	return o, nil
 }
 
@@ -142,6 +148,10 @@ type Stats struct {
 func (o *Orchestrator) Stats() Stats {
 	return Stats{Limiter: o.limiter.Stats(), Breaker: o.breaker.Stats(), Pool: o.pool.Stats()}
 }
+
+// ObserverDropped counts the events dropped because the observer was too
+// far behind.
+func (o *Orchestrator) ObserverDropped() int64 { return o.events.dropped.Load() }
 
 // Prewarm declares the key of req (its flags, environment and working
 // directory, as a query with these options would run): the pool keeps its
@@ -191,6 +201,7 @@ func (o *Orchestrator) Close() error {
 	o.limiter.Close()
 	o.breaker.Close()
 	o.unsubscribe()
+	o.events.close()
 	o.waitCallbacks()
 	close(o.done)
 	return nil
@@ -261,23 +272,26 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	qctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer o.track(cancel)()
+	id := o.queryIDs.Add(1)
+	entered := o.clock.Now()
 
 	if err := o.breaker.Check(qctx); err != nil {
-		o.refused(err)
-		yield(nil, rejection(closedOr(qctx, err)))
+		yield(nil, o.refuse(qctx, id, err))
 		return
 	}
 	admission, err := o.limiter.Acquire(qctx, req.MaxBudgetUSD)
 	if err != nil {
-		o.refused(err)
-		yield(nil, rejection(closedOr(qctx, err)))
+		yield(nil, o.refuse(qctx, id, err))
 		return
+	}
+	admitted := o.clock.Now()
+	if o.events.on() {
+		o.events.emit(QueryAdmitted{ID: id, Waited: admitted.Sub(entered), CapUSD: admission.CapUSD, At: admitted})
 	}
 	permit, err := o.breaker.Allow(qctx)
 	if err != nil {
 		o.limiter.Release(admission) // nothing ran: give its tokens back
-		o.refused(err)
-		yield(nil, rejection(closedOr(qctx, err)))
+		yield(nil, o.refuse(qctx, id, err))
 		return
 	}
 
@@ -294,6 +308,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// inside the answer, from the partial messages, which the caller sees
 	// only if it asked for them.
 	w := &watch{o: o, req: &req, spend: newMeter(&o.prices), capUSD: admission.CapUSD, wantPartial: req.PartialMessages, stop: stopRun}
+	fin := w.fin.init(o, id, "", admitted)
 	req.MaxBudgetUSD = w.capUSD
 	req.PartialMessages = w.wantPartial || w.capUSD > 0
 
@@ -306,7 +321,9 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		// ranging there); never when the caller cancelled or the client
 		// closed.
 		stopped := ctx.Err() != nil || stoppedByClose(context.Cause(runCtx))
-		o.breaker.Report(permit, w.outcome(ended, stopped))
+		outcome, counted := w.outcome(ended, stopped)
+		o.breaker.Report(permit, outcome)
+		fin.ended(outcome, counted, w)
 	}()
 	// The concurrency slot is held, and Close waits, until the process is
 	// gone: the stream may return before it is reaped (an early break).
@@ -314,15 +331,22 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// the caller broke out) was spent all the same: the meter reads it.
 	req.Drain = w.spend.observe
 	poolDone := o.pool.claim(&req) // a warm process, if one is parked for req
+	warm := req.Warm != nil
 	req.Reaped = func() {
-		o.limiter.Settle(admission, w.charge(w.end.Result))
+		cost := w.charge(w.end.Result)
+		o.limiter.Settle(admission, cost)
+		fin.settled(cost, w.estimated(), warm)
 		poolDone()
 		o.active.done()
 	}
 	streaming = true
+	if o.events.on() {
+		o.events.emit(QueryStarted{ID: id, Warm: warm, At: o.clock.Now()})
+	}
 
 	mapErr := func(err error) error { return o.streamError(ctx, runCtx, err) }
 	for msg, err := range cli.Stream(runCtx, req, o.cli) {
+		fin.message(msg, o.clock.Now())
 		err, show := w.see(msg, err, mapErr)
 		if !show {
 			continue
@@ -421,11 +445,7 @@ func (o *Orchestrator) streamError(ctx, runCtx context.Context, err error) error
 func (o *Orchestrator) pause(until time.Time, why string) {
 	o.limiter.Pause(until)
 	o.log.Warn("rate limiter paused by the API", "until", until, "signal", why)
-}
-
-func (o *Orchestrator) refused(err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return
+	if o.events.on() {
+		o.events.emit(Paused{Until: until, Signal: why, At: o.clock.Now()})
 	}
-	o.log.Info("query refused", "error", err.Error())
 }

@@ -91,6 +91,7 @@ type turnState struct {
 	untrack   func()
 	admission limiter.Permit
 	permit    breaker.Permit
+	fin       *finish
 }
 
 // OpenSession starts the CLI for a session of req (whose Prompt, if any,
@@ -118,8 +119,7 @@ func (o *Orchestrator) OpenSession(ctx context.Context, req cli.Request, opt Ses
 	slot, err := o.limiter.AcquireSession(wctx)
 	untrackWait()
 	if err != nil {
-		o.refused(err)
-		return nil, rejection(closedOr(wctx, err))
+		return nil, o.refuse(wctx, o.queryIDs.Add(1), err)
 	}
 
 	// The session's life is its own: only Close, the idle limit or the
@@ -327,12 +327,13 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 	// Close cancels qctx with ErrClosed, whether the turn waits or runs.
 	qctx, cancel := context.WithCancelCause(ctx)
 	untrack := o.track(cancel)
+	id := o.queryIDs.Add(1)
+	entered := o.clock.Now()
 	fail := func(err error) (*turnState, error) {
 		untrack()
 		cancel(nil)
 		o.active.done()
-		o.refused(err)
-		return nil, rejection(closedOr(qctx, err))
+		return nil, o.refuse(qctx, id, err)
 	}
 	if err := o.breaker.Check(qctx); err != nil {
 		return fail(err)
@@ -346,6 +347,11 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 		o.limiter.Release(admission)
 		return fail(err)
 	}
+	admitted := o.clock.Now()
+	if o.events.on() {
+		o.events.emit(QueryAdmitted{ID: id, Session: s.SessionID(), Waited: admitted.Sub(entered), CapUSD: admission.CapUSD, At: admitted})
+		o.events.emit(QueryStarted{ID: id, At: admitted})
+	}
 	t := &turnState{
 		ctx: qctx, cancel: cancel, untrack: untrack, admission: admission, permit: permit,
 		w: &watch{
@@ -354,6 +360,7 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 			stop:        s.stop, // a turn over its cap, or at the caller's fault, ends the session
 		},
 	}
+	t.fin = t.w.fin.init(o, id, s.SessionID(), admitted)
 	t.w.spend.sawInit = true // the process is running: any turn may bill
 	s.current.Store(t)
 	return t, nil
@@ -372,6 +379,7 @@ type turnReader struct {
 func (r *turnReader) see(msg protocol.Message, err error) (error, bool) {
 	r.t.mu.Lock()
 	defer r.t.mu.Unlock()
+	r.t.fin.message(msg, r.s.o.clock.Now())
 	return r.t.w.see(msg, err, func(err error) error { return r.s.o.streamError(r.t.ctx, r.t.ctx, err) })
 }
 
@@ -460,11 +468,15 @@ func (r *turnReader) settle() {
 	s, t := r.s, r.t
 	s.current.Store(nil)
 	stopped := r.left || stoppedByClose(context.Cause(t.ctx))
-	s.o.breaker.Report(t.permit, t.w.outcome(r.ended, stopped)) // may run Config.Classify: not under t.mu
+	outcome, counted := t.w.outcome(r.ended, stopped) // may run Config.Classify: not under t.mu
+	s.o.breaker.Report(t.permit, outcome)
 	t.mu.Lock()
 	cost := t.w.charge(ownCost(t.w.end.Result))
+	estimated := t.w.estimated()
+	t.fin.ended(outcome, counted, t.w)
 	t.mu.Unlock()
 	s.o.limiter.Settle(t.admission, cost)
+	t.fin.settled(cost, estimated, false)
 	t.untrack()
 	t.cancel(nil)
 	s.o.active.done()

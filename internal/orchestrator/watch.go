@@ -25,6 +25,7 @@ type watch struct {
 	// on billing, the answer).
 	stop func(cause error)
 
+	fin   finish // what QueryFinished reports
 	end   Ending
 	over  *BudgetError // the watch stopped the run
 	fault error        // the caller's configuration is at fault (callerFault)
@@ -62,11 +63,18 @@ func (w *watch) see(msg protocol.Message, err error, mapErr func(error) error) (
 // outcome is the run's outcome for the breaker: known once the run ended
 // or its result arrived, and never one stopped by the caller (cancelled),
 // the client, the watch or the caller's fault.
-func (w *watch) outcome(ended, stopped bool) breaker.Outcome {
+func (w *watch) outcome(ended, stopped bool) (outcome breaker.Outcome, counted bool) {
 	if (!ended && w.end.Result == nil) || stopped || w.over != nil || w.fault != nil {
-		return breaker.Ignored
+		return breaker.Ignored, false
 	}
-	return w.o.classifySafely(w.end.Result, w.end.Err())
+	return w.o.classifySafely(w.end.Result, w.end.Err()), true
+}
+
+// estimated reports whether the run's charge is the client's estimate
+// rather than its result's cost.
+func (w *watch) estimated() bool {
+	r := w.end.Result
+	return r == nil || !r.CostKnown || w.over != nil || w.fault != nil
 }
 
 // charge is what the run is charged; result is the run's result with the

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,23 +28,36 @@ import (
 func BenchmarkQuery(b *testing.B) {
 	script := fakecli.Success("hello", 0)
 	const prompt = "say hello"
-	b.Run("ours", func(b *testing.B) {
-		c, err := agent.New(agent.Config{
-			CLIPath:   fakeCLIPath(),
-			RateLimit: agent.RateLimitConfig{Disabled: true},
-		})
-		require.NoError(b, err)
-		b.Cleanup(func() { c.Close() })
-		ctx := b.Context()
-		opt := play(script) // built once, as exec's environment is
-		b.ReportAllocs()
-		for b.Loop() {
-			res, err := c.Run(ctx, prompt, opt)
-			if err != nil || res == nil {
-				b.Fatal(res, err)
+	// ours-observed has an Observer that counts every event: its cost
+	// over ours is the observer path's.
+	var observed atomic.Int64
+	count := func() { observed.Add(1) }
+	observer := &agent.Observer{
+		QueryAdmitted: func(agent.QueryAdmittedEvent) { count() },
+		QueryStarted:  func(agent.QueryStartedEvent) { count() },
+		QueryFinished: func(agent.QueryFinishedEvent) { count() },
+	}
+	for name, obs := range map[string]*agent.Observer{"ours": nil, "ours-observed": observer} {
+		b.Run(name, func(b *testing.B) {
+			c, err := agent.New(agent.Config{
+				CLIPath:   fakeCLIPath(),
+				RateLimit: agent.RateLimitConfig{Disabled: true},
+				Warm:      agent.WarmConfig{Disabled: true}, // a cold query, as exec's; the fake's script plays at start
+				Observer:  obs,
+			})
+			require.NoError(b, err)
+			b.Cleanup(func() { c.Close() })
+			ctx := b.Context()
+			opt := play(script) // built once, as exec's environment is
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := c.Run(ctx, prompt, opt)
+				if err != nil || res == nil {
+					b.Fatal(res, err)
+				}
 			}
-		}
-	})
+		})
+	}
 	b.Run("exec", func(b *testing.B) {
 		env := append(os.Environ(), fakecli.Env(script))
 		b.ReportAllocs()
@@ -100,6 +114,7 @@ func TestScaleQueries(t *testing.T) {
 		CLIPath:       fakeCLIPath(),
 		MaxConcurrent: maxConcurrent,
 		MaxQueued:     queries,
+		Warm:          agent.WarmConfig{Disabled: true},
 		RateLimit: agent.RateLimitConfig{
 			QueriesPerMinute: perMinute,
 			QueriesPerHour:   perMinute,
@@ -140,7 +155,7 @@ wait:
 			break wait
 		case <-tick.C:
 			s := c.Stats()
-			peakQ, peakIn = max(peakQ, s.Queued), max(peakIn, s.InFlight)
+			peakQ, peakIn = max(peakQ, s.Limiter.Queued), max(peakIn, s.Limiter.InFlight)
 		}
 	}
 	wall := time.Since(start)

@@ -307,7 +307,7 @@ func TestCapHoldsInsideOneAnswer(t *testing.T) {
 	assert.GreaterOrEqual(t, charged, over.SpentUSD, "charged its estimate, and what the CLI had written after it")
 	assert.LessOrEqual(t, charged, 1000*3e-6+60*1000*15e-6+1e-9, "no more than the CLI wrote")
 	assert.Zero(t, st.Breaker.Counts.Failures+st.Breaker.Counts.Successes, "neither way for the breaker")
-	assert.Zero(t, st.InFlight)
+	assert.Zero(t, st.Limiter.InFlight)
 }
 
 // A caller who asks for partial messages gets them, watch or not.

@@ -28,11 +28,11 @@ func start(ctx context.Context, c *agent.Client, opts ...agent.Option) <-chan er
 }
 
 func queued(c *agent.Client, n int) func() bool {
-	return func() bool { return c.Stats().Queued == n }
+	return func() bool { return c.Stats().Limiter.Queued == n }
 }
 
 func inFlight(c *agent.Client, n int) func() bool {
-	return func() bool { return c.Stats().InFlight == n }
+	return func() bool { return c.Stats().Limiter.InFlight == n }
 }
 
 // The original plan's rate test at the client level: with 60 per minute,
@@ -54,7 +54,7 @@ func TestSixtyFirstQueryWaitsForRefill(t *testing.T) {
 	require.Eventually(t, queued(c, 1), 5*time.Second, time.Millisecond)
 
 	mock.Add(999 * time.Millisecond)
-	assert.Equal(t, 1, c.Stats().Queued, "admitted before its token refilled")
+	assert.Equal(t, 1, c.Stats().Limiter.Queued, "admitted before its token refilled")
 	assert.NoFileExists(t, record, "the 61st query spawned a process while waiting")
 
 	mock.Add(time.Millisecond)
@@ -162,7 +162,7 @@ func TestRetry429PausesLaterQueries(t *testing.T) {
 	done := start(t.Context(), c, play(fakecli.Success("ok", 0)))
 	require.Eventually(t, queued(c, 1), 5*time.Second, time.Millisecond)
 	mock.Add(6 * time.Second)
-	assert.Equal(t, 1, c.Stats().Queued, "admitted during the pause")
+	assert.Equal(t, 1, c.Stats().Limiter.Queued, "admitted during the pause")
 	mock.Add(time.Second)
 	require.NoError(t, <-done)
 }
@@ -264,7 +264,7 @@ func TestPanickingClassifierStillSettles(t *testing.T) {
 	_, err := c.Run(t.Context(), "prompt", play(fakecli.Success("ok", 0.5)))
 	require.NoError(t, err)
 	st := c.Stats()
-	assert.Zero(t, st.InFlight)
+	assert.Zero(t, st.Limiter.InFlight)
 	assert.InDelta(t, 0.5, st.Limiter.SpentUSD, 1e-9)
 	assert.EqualValues(t, 1, st.Breaker.Counts.Failures, "a query whose classification panicked counts as a failure")
 }
@@ -412,7 +412,7 @@ func TestQueryTimeoutStopsTheProcess(t *testing.T) {
 	require.Eventually(t, fileExists(record), 5*time.Second, time.Millisecond)
 
 	mock.Add(29 * time.Second)
-	assert.Equal(t, 1, c.Stats().InFlight, "stopped before its timeout")
+	assert.Equal(t, 1, c.Stats().Limiter.InFlight, "stopped before its timeout")
 	mock.Add(time.Second)
 	err := <-done
 	require.ErrorIs(t, err, agent.ErrQueryTimeout)

@@ -26,8 +26,8 @@ func TestStatsAfterCloseShowsNothingInFlight(t *testing.T) {
 	assert.ErrorIs(t, <-running, agent.ErrClosed)
 	assert.ErrorIs(t, <-waiting, agent.ErrClosed)
 	s := c.Stats()
-	assert.Zero(t, s.InFlight)
-	assert.Zero(t, s.Queued)
+	assert.Zero(t, s.Limiter.InFlight)
+	assert.Zero(t, s.Limiter.Queued)
 	assert.Zero(t, s.Limiter.InFlight)
 	assert.Zero(t, s.Limiter.Queued)
 	assert.Zero(t, s.Limiter.ReservedUSD)
@@ -74,7 +74,7 @@ func TestCloseFromALoopBody(t *testing.T) {
 	<-loopDone
 	assert.ErrorIs(t, last, agent.ErrClosed)
 	assertDies(t, readPid(t, pidFile), "the CLI's child outlived Close")
-	assert.Zero(t, c.Stats().InFlight)
+	assert.Zero(t, c.Stats().Limiter.InFlight)
 }
 
 // Close returns only once the CLI of a query whose caller is busy in its

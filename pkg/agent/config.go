@@ -75,6 +75,10 @@ type Config struct {
 	// recovered (the record is lost), but one that blocks blocks that
 	// goroutine, so it should not.
 	Logger *slog.Logger
+	// Observer, when set, receives the client's events: admissions,
+	// starts, refusals, settled queries, breaker changes, pauses (see
+	// Observer). It delays nothing.
+	Observer *Observer
 }
 
 // Unlimited, in a RateLimit count or budget field or MaxConcurrent, turns
@@ -276,6 +280,7 @@ func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
 		Classify:     classify,
 		Clock:        c.Clock,
 		Logger:       c.Logger,
+		Observe:      c.Observer.observe(),
 	}
 }
 

@@ -50,7 +50,7 @@ func TestIntegrationPlainQuery(t *testing.T) {
 	stats := c.Stats()
 	assert.Equal(t, res.TotalCostUSD, stats.Limiter.SpentUSD, "the result's cost is charged")
 	assert.Zero(t, stats.Limiter.ReservedUSD)
-	assert.Zero(t, stats.InFlight)
+	assert.Zero(t, stats.Limiter.InFlight)
 	assert.EqualValues(t, 1, stats.Limiter.Admitted)
 	assert.EqualValues(t, 1, stats.Breaker.Counts.Successes)
 	assert.Len(t, srv.Messages(), 1)
@@ -207,7 +207,7 @@ func TestIntegrationRateLimitPausesLimiter(t *testing.T) {
 			second = make(chan streamed, 1)
 			opts := apiOpts(t, srv, 1)
 			go func() { second <- drain(ctx, c, secondPrompt, opts...) }()
-			assert.Eventually(t, func() bool { return c.Stats().Queued == 1 }, 500*time.Millisecond, time.Millisecond,
+			assert.Eventually(t, func() bool { return c.Stats().Limiter.Queued == 1 }, 500*time.Millisecond, time.Millisecond,
 				"the second query is not waiting for the pause to end")
 		}
 	}
@@ -385,7 +385,7 @@ func TestIntegrationCancelMidStream(t *testing.T) {
 			"process %d of the CLI outlived the query", pid)
 	}
 	assert.Empty(t, pidsWithEnv(entry))
-	assert.Eventually(t, func() bool { return c.Stats().InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
+	assert.Eventually(t, func() bool { return c.Stats().Limiter.InFlight == 0 }, 10*time.Second, 5*time.Millisecond)
 	stats := c.Stats()
 	assert.Zero(t, stats.Breaker.Counts.Failures, "a cancelled query is not a failure")
 	assert.Eventually(t, func() bool { return srv.InFlight() == 0 }, 10*time.Second, 5*time.Millisecond,
@@ -427,7 +427,7 @@ func TestIntegrationConcurrencyCap(t *testing.T) {
 	opts := apiOpts(t, srv, 0)
 	go func() { done <- c.RunBatch(ctx, prompts, opts...) }()
 	err := srv.WaitInFlight(ctx, 3)
-	inFlight := c.Stats().InFlight
+	inFlight := c.Stats().Limiter.InFlight
 	close(gate)
 	results := <-done
 

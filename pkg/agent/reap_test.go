@@ -26,7 +26,7 @@ func TestEarlyBreakHoldsTheSlotUntilTheCLIIsGone(t *testing.T) {
 	pid := readRecord(t, record).Pid
 	t.Cleanup(func() { killPid(pid) }) //nolint:errcheck // a regression's leftover
 	require.False(t, reaped(pid), "the loop returned while the CLI still runs")
-	assert.Equal(t, 1, c.Stats().InFlight, "the slot is held while the process lives")
+	assert.Equal(t, 1, c.Stats().Limiter.InFlight, "the slot is held while the process lives")
 
 	closed := make(chan struct{})
 	go func() {

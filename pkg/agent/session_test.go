@@ -33,7 +33,7 @@ func TestSessionThreeTurns(t *testing.T) {
 	ctx := queryCtx(t)
 	s, err := c.Session(ctx, apiOpts(t, srv, 0)...)
 	require.NoError(t, err)
-	assert.Equal(t, 1, c.Stats().InFlight, "the session holds a slot")
+	assert.Equal(t, 1, c.Stats().Limiter.InFlight, "the session holds a slot")
 	assert.EqualValues(t, 0, c.Stats().Limiter.Admitted, "opening is not a query")
 
 	one, err := turnText(t, s, ctx, "turn one")
@@ -61,7 +61,7 @@ func TestSessionThreeTurns(t *testing.T) {
 	assert.EqualValues(t, 2, st.Breaker.Counts.Successes)
 
 	require.NoError(t, s.Close())
-	assert.Zero(t, c.Stats().InFlight, "the slot is free once the CLI is reaped")
+	assert.Zero(t, c.Stats().Limiter.InFlight, "the slot is free once the CLI is reaped")
 	_, err = turnText(t, s, ctx, "turn four")
 	assert.ErrorIs(t, err, agent.ErrSessionClosed)
 }
@@ -221,7 +221,7 @@ func TestSessionIdleLimit(t *testing.T) {
 	}
 	_, err = s.Run(ctx, "too late")
 	assert.ErrorIs(t, err, agent.ErrSessionClosed)
-	assert.Zero(t, c.Stats().InFlight)
+	assert.Zero(t, c.Stats().Limiter.InFlight)
 }
 
 // Closing the client ends its sessions, a turn's loop body calling it
@@ -245,7 +245,7 @@ func TestClientCloseEndsSessions(t *testing.T) {
 	_, err = idle.Run(ctx, "after Close")
 	assert.ErrorIs(t, err, agent.ErrSessionClosed)
 	assert.ErrorIs(t, err, agent.ErrClosed)
-	assert.Zero(t, c.Stats().InFlight)
+	assert.Zero(t, c.Stats().Limiter.InFlight)
 }
 
 // SetModel and SetPermissionMode reach the session's CLI: the next turn's

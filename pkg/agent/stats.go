@@ -14,12 +14,9 @@ type Stats struct {
 	Limiter LimiterStats
 	// Breaker is the circuit breaker's snapshot.
 	Breaker BreakerStats
-	// InFlight counts CLI processes admitted and not yet settled (the same
-	// as Limiter.InFlight).
-	InFlight int
-	// Queued counts callers waiting for admission (the same as
-	// Limiter.Queued).
-	Queued int
+	// Refusals counts the queries refused before they ran, by the limit
+	// that refused them.
+	Refusals map[Limit]int64
 	// Callbacks counts what befell the user's callbacks.
 	Callbacks CallbackStats
 	// Processes counts what the client did to CLI processes to protect
@@ -139,6 +136,9 @@ type CallbackStats struct {
 	// StderrDropped counts stderr lines not given to Config.Stderr because
 	// it fell behind (the stderr tail of a *ProcessError has them all).
 	StderrDropped int64
+	// ObserverDropped counts events not given to Config.Observer because
+	// it fell behind.
+	ObserverDropped int64
 }
 
 // ProcessStats counts what the client did to CLI processes.
@@ -168,10 +168,10 @@ func (c *Client) Stats() Stats {
 	cb, pc := c.orch.CallbackStats(), c.orch.CLICounters()
 	return Stats{
 		Limiter: exportLimiterStats(s.Limiter), Breaker: exportBreakerStats(s.Breaker),
-		InFlight: s.Limiter.InFlight, Queued: s.Limiter.Queued,
+		Refusals: exportRefusals(c.orch.Refusals()),
 		Callbacks: CallbackStats{
 			Panics: cb.Panics, TimedOut: cb.TimedOut, Running: cb.Running, Abandoned: cb.Abandoned,
-			StderrDropped: pc.StderrDropped.Load(),
+			StderrDropped: pc.StderrDropped.Load(), ObserverDropped: c.orch.ObserverDropped(),
 		},
 		Processes: ProcessStats{
 			EscapedKilled:        pc.EscapedKilled.Load(),
@@ -180,6 +180,14 @@ func (c *Client) Stats() Stats {
 		},
 		Warm: exportWarmStats(s.Pool),
 	}
+}
+
+func exportRefusals(by map[string]int64) map[Limit]int64 {
+	out := make(map[Limit]int64, len(by))
+	for name, n := range by {
+		out[limitNamed(name)] += n
+	}
+	return out
 }
 
 // exportLimiterStats converts the limiter's snapshot: the same fields, so

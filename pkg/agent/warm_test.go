@@ -86,7 +86,7 @@ func TestWarmQueryClaimsTheParkedSpare(t *testing.T) {
 	assert.Equal(t, int64(1), st.Hits)
 	assert.Equal(t, int64(1), st.Misses, "the first query found none")
 	waitFor(t, "a new spare after the claim", func() bool { return c.Stats().Warm.Started == 2 })
-	assert.Equal(t, 0, c.Stats().InFlight)
+	assert.Equal(t, 0, c.Stats().Limiter.InFlight)
 }
 
 func TestWarmSparesAreKeyedByStartFlags(t *testing.T) {
@@ -213,7 +213,7 @@ func TestWarmParkedProcessesHaveTheirOwnCap(t *testing.T) {
 	runServed(t, c, "a", optsA...)
 	spareA := parkedPid(t, c, entryA, 1)
 	// A parked spare holds no MaxConcurrent slot: this query runs.
-	assert.Equal(t, 0, c.Stats().InFlight)
+	assert.Equal(t, 0, c.Stats().Limiter.InFlight)
 
 	optsB, entryB := serveOpts(t, agent.WithModel("b"))
 	runServed(t, c, "b", optsB...)

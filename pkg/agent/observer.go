@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
+)
+
+// Observer receives what the client does, as events: set the callbacks
+// you want in Config.Observer (a nil one is skipped). They are called in
+// the order of the events, one at a time, from one goroutine of the
+// client's, never from a guard's loop or a query's path: an observer that
+// is slow or blocks delays no query. While it runs, up to 4096 events
+// wait; later ones are dropped and counted (Stats().Callbacks.
+// ObserverDropped). A panic is recovered and logged. Close delivers the
+// events queued before it, waiting at most StopGracePeriod for them.
+//
+// Events carry the query's ID (unique per client; a session's turns each
+// have their own and the session's ID), never its prompt.
+type Observer struct {
+	// QueryAdmitted: the limiter admitted a query or a session's turn.
+	QueryAdmitted func(QueryAdmittedEvent)
+	// QueryStarted: the breaker let it through and its turn goes to the
+	// CLI.
+	QueryStarted func(QueryStartedEvent)
+	// QueryRefused: a query was refused before it ran.
+	QueryRefused func(QueryRefusedEvent)
+	// QueryFinished: a query (or turn) that started has settled: its
+	// charge and its outcome for the breaker are known.
+	QueryFinished func(QueryFinishedEvent)
+	// BreakerChanged: the circuit breaker changed state.
+	BreakerChanged func(BreakerChangedEvent)
+	// Paused: an API rate signal paused admission.
+	Paused func(PausedEvent)
+}
+
+// QueryAdmittedEvent is a query's admission.
+type QueryAdmittedEvent struct {
+	QueryID   uint64
+	SessionID string        // the session's, for a turn ("" before the CLI named it)
+	Waited    time.Duration // in the limiter's queue
+	CapUSD    float64       // its reservation of the budget (0: no cap)
+	At        time.Time
+}
+
+// QueryStartedEvent is the start of a query's run.
+type QueryStartedEvent struct {
+	QueryID uint64
+	Warm    bool // served by a parked CLI (Config.Warm)
+	At      time.Time
+}
+
+// QueryRefusedEvent is a refusal; Err is what the caller got.
+type QueryRefusedEvent struct {
+	QueryID    uint64
+	Limit      Limit
+	RetryAfter time.Duration
+	Err        *RejectedError
+	At         time.Time
+}
+
+// QueryFinishedEvent is a settled query or turn.
+type QueryFinishedEvent struct {
+	QueryID   uint64
+	SessionID string
+	Model     string        // as the CLI's init line named it, when one came
+	Duration  time.Duration // from admission to settlement
+	// FirstMessage is the time from admission to the CLI's first
+	// message; 0 when none came.
+	FirstMessage time.Duration
+	// CostUSD is what the query was charged; Estimated when that is the
+	// client's estimate of spend without a trustworthy result (a crash, a
+	// kill, a cancel, the cap).
+	CostUSD   float64
+	Estimated bool
+	Usage     Usage // the result's token counts, when a result came
+	// Outcome is what it told the breaker; Counted is false when it told
+	// it nothing (cancelled, the caller's fault, the client closed).
+	Outcome  Outcome
+	Counted  bool
+	Err      error // how it ended; nil for a success
+	ExitCode int   // the CLI's, when it ended without a result; -1 otherwise
+	Warm     bool
+	At       time.Time
+}
+
+// BreakerChangedEvent is a change of the circuit's state.
+type BreakerChangedEvent struct {
+	From, To State
+	Reason   string
+	At       time.Time
+}
+
+// PausedEvent is a pause an API rate signal imposed.
+type PausedEvent struct {
+	Until  time.Time
+	Signal string // what the CLI printed: "api_retry 429", "rate_limit_event rejected"...
+	At     time.Time
+}
+
+// observe is the orchestrator's sink for o: it converts each event and
+// calls o's callback for it.
+func (o *Observer) observe() func(orchestrator.Event) {
+	if o == nil {
+		return nil
+	}
+	return func(ev orchestrator.Event) {
+		switch e := ev.(type) {
+		case orchestrator.QueryAdmitted:
+			if o.QueryAdmitted != nil {
+				o.QueryAdmitted(QueryAdmittedEvent{QueryID: e.ID, SessionID: e.Session, Waited: e.Waited, CapUSD: e.CapUSD, At: e.At})
+			}
+		case orchestrator.QueryStarted:
+			if o.QueryStarted != nil {
+				o.QueryStarted(QueryStartedEvent{QueryID: e.ID, Warm: e.Warm, At: e.At})
+			}
+		case orchestrator.QueryRefused:
+			if o.QueryRefused != nil {
+				r, _ := exportError(e.Err).(*RejectedError)
+				ev := QueryRefusedEvent{QueryID: e.ID, Err: r, At: e.At}
+				if r != nil {
+					ev.Limit, ev.RetryAfter = r.Limit, r.RetryAfter
+				}
+				o.QueryRefused(ev)
+			}
+		case orchestrator.QueryFinished:
+			if o.QueryFinished != nil {
+				o.QueryFinished(QueryFinishedEvent{
+					QueryID: e.ID, SessionID: e.Session, Model: e.Model, Duration: e.Duration, FirstMessage: e.FirstMessage,
+					CostUSD: e.CostUSD, Estimated: e.Estimated, Usage: Usage(e.Usage),
+					Outcome: exportOutcome(e.Outcome), Counted: e.Counted, Err: exportError(e.Err), ExitCode: e.ExitCode, Warm: e.Warm, At: e.At,
+				})
+			}
+		case orchestrator.BreakerChanged:
+			if o.BreakerChanged != nil {
+				o.BreakerChanged(BreakerChangedEvent{From: exportState(e.From), To: exportState(e.To), Reason: e.Reason, At: e.At})
+			}
+		case orchestrator.Paused:
+			if o.Paused != nil {
+				o.Paused(PausedEvent{Until: e.Until, Signal: e.Signal, At: e.At})
+			}
+		}
+	}
+}
