@@ -31,10 +31,12 @@ type QueryStarted struct {
 	At   time.Time
 }
 
-// QueryRefused: a query was refused before it ran (Err says by what).
+// QueryRefused: a query ended before it ran: refused (Err is a
+// *RejectedError) or given up by its caller while it waited (a context's
+// error). Every query id ends with QueryRefused or QueryFinished.
 type QueryRefused struct {
 	ID  uint64
-	Err *RejectedError
+	Err error
 	At  time.Time
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,16 +46,13 @@ func (o *Orchestrator) Refusals() map[string]int64 {
 // out wait is the caller's, not a refusal).
 func (o *Orchestrator) refuse(qctx context.Context, id uint64, err error) error {
 	out := rejection(closedOr(qctx, err))
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return out
-	}
-	var r *RejectedError
-	if !errors.As(out, &r) {
-		return out
-	}
 	now := o.clock.Now()
 	if o.events.on() {
-		o.events.emit(QueryRefused{ID: id, Err: r, At: now})
+		o.events.emit(QueryRefused{ID: id, Err: out, At: now})
+	}
+	var r *RejectedError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || !errors.As(out, &r) {
+		return out
 	}
 	rf := &o.refusals
 	rf.mu.Lock()
@@ -168,4 +166,19 @@ func (o *Orchestrator) breakerChanged(ev breaker.Event) {
 	if o.events.on() {
 		o.events.emit(BreakerChanged{From: ev.From, To: ev.To, Reason: why, At: ev.At})
 	}
+}
+
+// traceEnv runs Config.Trace for query id, recovered.
+func (o *Orchestrator) traceEnv(ctx context.Context, id uint64) (env []string) {
+	if o.trace == nil {
+		return nil
+	}
+	o.callbacks.Do("Config.Observer.Trace", func() { env = o.trace(ctx, id) }) //nolint:errcheck // logged and counted
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
+			o.log.Warn("Observer.Trace returned a bad environment entry: ignored", "query_id", id)
+			return nil
+		}
+	}
+	return env
 }

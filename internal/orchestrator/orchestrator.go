@@ -45,6 +45,11 @@ type Config struct {
 	// Observe, when set, is given every Event, in order, from one
 	// goroutine (see events): it delays nothing.
 	Observe func(Event)
+	// Trace, when set, is called in the query's goroutine as a query or
+	// a turn begins, with the caller's context and the query's id; the
+	// "KEY=VALUE" entries it returns go to the query's CLI (TraceEnv). A
+	// panic is recovered: no entries.
+	Trace func(ctx context.Context, id uint64) []string
 }
 
 // Orchestrator runs queries through the limiter, the breaker and the CLI.
@@ -64,6 +69,7 @@ type Orchestrator struct {
 	pool      *pool
 	budgeted  bool // the limiter has a budget: every query has a cap
 	events    *events
+	trace     func(ctx context.Context, id uint64) []string
 	refusals  refusals
 	queryIDs  atomic.Uint64
 
@@ -131,6 +137,7 @@ func New(cfg Config) (*Orchestrator, error) {
 		pool:      newPool(cfg.Pool, cfg.CLI, cfg.Clock, cfg.Logger),
 		budgeted:  cfg.Limiter.CostBudgetHourly != limiter.Unlimited,
 		events:    newEvents(cfg.Observe, guard),
+		trace:     cfg.Trace,
 		refusals:  refusals{counts: map[string]int64{}, logged: map[string]time.Time{}, quiet: map[string]int64{}},
 	}
 	o.unsubscribe = brk.Subscribe(o.breakerChanged)
@@ -274,6 +281,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	defer o.track(cancel)()
 	id := o.queryIDs.Add(1)
 	entered := o.clock.Now()
+	req.TraceEnv = o.traceEnv(ctx, id)
 
 	if err := o.breaker.Check(qctx); err != nil {
 		yield(nil, o.refuse(qctx, id, err))

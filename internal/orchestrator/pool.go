@@ -182,7 +182,7 @@ func (p *pool) keyLocked(key string, req *cli.Request) *poolKey {
 	if pk == nil {
 		pk = &poolKey{key: key, spec: *req, parked: make(map[string][]*spare)}
 		pk.spec.Prompt, pk.spec.Initialize, pk.spec.Handlers = "", nil, nil
-		pk.spec.Drain, pk.spec.Reaped, pk.spec.Warm, pk.spec.Reuse = nil, nil, nil, nil
+		pk.spec.Drain, pk.spec.Reaped, pk.spec.Warm, pk.spec.Reuse, pk.spec.TraceEnv = nil, nil, nil, nil, nil
 		p.keys[key] = pk
 	}
 	return pk

@@ -329,6 +329,7 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 	untrack := o.track(cancel)
 	id := o.queryIDs.Add(1)
 	entered := o.clock.Now()
+	o.traceEnv(ctx, id) // a turn's span; its CLI started with the session
 	fail := func(err error) (*turnState, error) {
 		untrack()
 		cancel(nil)

@@ -281,6 +281,7 @@ func (c Config) orchestratorConfig(cliPath string) orchestrator.Config {
 		Clock:        c.Clock,
 		Logger:       c.Logger,
 		Observe:      c.Observer.observe(),
+		Trace:        c.Observer.trace(),
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/orchestrator"
@@ -23,7 +24,18 @@ type Observer struct {
 	// QueryStarted: the breaker let it through and its turn goes to the
 	// CLI.
 	QueryStarted func(QueryStartedEvent)
-	// QueryRefused: a query was refused before it ran.
+	// Trace, when set, is called in the query's goroutine as a query or a
+	// session's turn begins, before admission, with the caller's context
+	// and the query's ID: for a tracing adapter to start its span there
+	// (pkg/agent/otel). The "KEY=VALUE" entries it returns (TRACEPARENT,
+	// TRACESTATE) are added to the query's CLI environment: not to a warm
+	// process (Config.Warm), which started before the query, nor to a
+	// session's CLI, which started with the session. It must return
+	// quickly; a panic is recovered (no entries).
+	Trace func(ctx context.Context, queryID uint64) []string
+	// QueryRefused: a query ended before it ran: refused, or given up by
+	// its caller while it waited. Every query ends with QueryRefused or
+	// QueryFinished.
 	QueryRefused func(QueryRefusedEvent)
 	// QueryFinished: a query (or turn) that started has settled: its
 	// charge and its outcome for the breaker are known.
@@ -50,12 +62,14 @@ type QueryStartedEvent struct {
 	At      time.Time
 }
 
-// QueryRefusedEvent is a refusal; Err is what the caller got.
+// QueryRefusedEvent is a query that never ran; Err is what its caller
+// got: a *RejectedError (Limit and RetryAfter are its), or the context's
+// error of a caller that gave up waiting (Limit is LimitNone).
 type QueryRefusedEvent struct {
 	QueryID    uint64
 	Limit      Limit
 	RetryAfter time.Duration
-	Err        *RejectedError
+	Err        error
 	At         time.Time
 }
 
@@ -98,6 +112,14 @@ type PausedEvent struct {
 	At     time.Time
 }
 
+// trace is the orchestrator's form of o.Trace.
+func (o *Observer) trace() func(context.Context, uint64) []string {
+	if o == nil {
+		return nil
+	}
+	return o.Trace
+}
+
 // observe is the orchestrator's sink for o: it converts each event and
 // calls o's callback for it.
 func (o *Observer) observe() func(orchestrator.Event) {
@@ -116,9 +138,9 @@ func (o *Observer) observe() func(orchestrator.Event) {
 			}
 		case orchestrator.QueryRefused:
 			if o.QueryRefused != nil {
-				r, _ := exportError(e.Err).(*RejectedError)
-				ev := QueryRefusedEvent{QueryID: e.ID, Err: r, At: e.At}
-				if r != nil {
+				err := exportError(e.Err)
+				ev := QueryRefusedEvent{QueryID: e.ID, Err: err, At: e.At}
+				if r, ok := err.(*RejectedError); ok {
 					ev.Limit, ev.RetryAfter = r.Limit, r.RetryAfter
 				}
 				o.QueryRefused(ev)

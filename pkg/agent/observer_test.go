@@ -1,8 +1,10 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,7 +133,8 @@ func TestObserverSeesEveryEventInOrder(t *testing.T) {
 		case agent.QueryRefusedEvent:
 			assert.Equal(t, agent.LimitCircuit, e.Limit)
 			assert.Positive(t, e.RetryAfter)
-			require.NotNil(t, e.Err)
+			var rejected *agent.RejectedError
+			require.ErrorAs(t, e.Err, &rejected)
 			assert.ErrorIs(t, e.Err, agent.ErrCircuitOpen)
 		case agent.PausedEvent:
 			assert.Equal(t, time.Second, e.Until.Sub(e.At))
@@ -221,4 +224,34 @@ func TestRefusalLogsAreRateLimited(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(out, "a failure for the circuit breaker"), out)
 	assert.Contains(t, out, "level=WARN msg=\"query failed: a failure for the circuit breaker\" query_id=1")
 	assert.Equal(t, map[agent.Limit]int64{agent.LimitCircuit: 6}, c.Stats().Refusals)
+}
+
+// Observer.Trace runs in the query's goroutine with the caller's context:
+// the entries it returns reach the query's CLI, and a refused query's
+// id still ends with QueryRefused.
+func TestObserverTraceReachesTheCLI(t *testing.T) {
+	type key struct{}
+	var rec recorder
+	obs := rec.observer()
+	obs.Trace = func(ctx context.Context, id uint64) []string {
+		return []string{fmt.Sprintf("TRACEPARENT=00-%v-%016d-01", ctx.Value(key{}), id)}
+	}
+	c, _ := newClient(t, func(cfg *agent.Config) {
+		cfg.Observer = obs
+		cfg.MaxQueued = 1
+		cfg.MaxConcurrent = 1
+	})
+	ctx := context.WithValue(t.Context(), key{}, "trace-of-the-caller")
+	path := filepath.Join(t.TempDir(), "record.json")
+	script := append(fakecli.Script{fakecli.Record(path, "TRACEPARENT")}, fakecli.Success("ok", 0)...)
+	_, err := c.Run(ctx, "q", play(script))
+	require.NoError(t, err)
+	assert.Equal(t, "00-trace-of-the-caller-0000000000000001-01", readRecord(t, path).Env["TRACEPARENT"])
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = c.Run(cancelled, "q", play(fakecli.Success("never", 0)))
+	require.Error(t, err)
+	require.NoError(t, c.Close())
+	assert.Contains(t, rec.kinds(), "refused 2 none", "a query given up before it ran ends too")
 }

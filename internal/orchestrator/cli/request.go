@@ -79,6 +79,10 @@ type Request struct {
 	// Env holds "KEY=VALUE" entries added to the inherited environment
 	// (which loses CLAUDECODE); they win over inherited ones.
 	Env []string
+	// TraceEnv holds entries added after Env for this run only (the trace
+	// context: TRACEPARENT, TRACESTATE): not part of WarmKey, and not
+	// given to a warm process, which started before the query.
+	TraceEnv []string
 	// OptionError, when set, is a problem the caller's options had that
 	// no field can show (a WithEnv key holding '=', a JSON schema that
 	// does not marshal): the orchestrator refuses the request with it.
@@ -345,5 +349,6 @@ func (r *Request) env(base []string) []string {
 		}
 		out = append(out, kv)
 	}
-	return append(out, r.Env...)
+	out = append(out, r.Env...)
+	return append(out, r.TraceEnv...)
 }

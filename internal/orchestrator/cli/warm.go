@@ -53,7 +53,7 @@ func StartWarm(spec Request, opt Options) (*Warm, error) {
 	opt = opt.withDefaults()
 	spec.Prompt, spec.Initialize, spec.Handlers, spec.Drain = "", nil, nil, nil
 	spec.Reaped, spec.OnStart, spec.Warm, spec.Reuse = nil, nil, nil, nil
-	spec.MaxBudgetUSD, spec.Session = 0, true
+	spec.MaxBudgetUSD, spec.Session, spec.TraceEnv = 0, true, nil
 	p, err := launch(context.Background(), &spec, &opt) // owned, not a caller's: see above
 
 	if err != nil {
