@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: all build test lint cross unit cli bench demo clean
+.PHONY: all build test lint cross unit cli tsdk bench demo clean
 
 all: build
 
@@ -26,6 +26,11 @@ cross:
 cli:
 	@./scripts/install-claude.sh
 
+# The official TypeScript Agent SDK, the peer of the warm-start benchmarks
+# (pkg/agent/warm_bench_test.go), into .tools/tsdk. For `make bench` only.
+tsdk:
+	@./scripts/install-tsdk.sh
+
 # The integration tests (pkg/agent, internal/fakeapi) find the CLI that
 # `make cli` installs under .tools/, or the one $CLAUDE_CLI_PATH names.
 test: lint cli unit
@@ -36,10 +41,13 @@ test: lint cli unit
 unit:
 	$(GO) test -race -count=1 -p 1 -timeout 10m ./...
 
-# One table of ours vs the peers (medians of 5 runs), then the scale figures
+# One table of ours vs the peers (medians of 5 runs), then the warm-start
+# table (BENCH_WARM=1 turns on BenchmarkWarm*, skipped by the -count 5 step:
+# real CLI, tens of seconds each, so one run each), then the scale figures
 # (BENCH_SCALE=1 turns on the scale tests); the raw output goes to bench.out.
-bench:
-	@set -o pipefail; { $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... && \
+bench: cli tsdk
+	@set -o pipefail; { BENCH_WARM= $(GO) test -run '^$$' -bench . -benchmem -count 5 ./... && \
+	  BENCH_WARM=1 $(GO) test -run '^$$' -bench '^BenchmarkWarm' -benchtime 1x -count 1 -timeout 20m ./pkg/agent && \
 	  BENCH_SCALE=1 $(GO) test -run '^TestScale' -v -count 1 -timeout 10m ./internal/limiter ./pkg/agent; } \
 	  | tee bench.out | $(GO) run ./internal/benchtable
 

@@ -58,3 +58,46 @@ func TestWriteShowsRatioAndTarget(t *testing.T) {
 func TestMedianEven(t *testing.T) {
 	assert.Equal(t, 2.5, median([]float64{4, 1, 3, 2}))
 }
+
+// The warm-start benchmarks report metrics of their own and drop ns/op
+// (b.ReportMetric(0, "ns/op")).
+const metricOutput = `pkg: github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent
+BenchmarkQuery/ours-2    	     100	   6000000 ns/op	   12000 B/op	     434 allocs/op
+BenchmarkQuery/exec-2    	     100	   5000000 ns/op	    9000 B/op	     300 allocs/op
+BenchmarkWarmSequential/ours-cold-2         	       1	         0.8000 cpu-s/query	       700.0 p50-ms	      1000 p95-ms
+BenchmarkWarmSequential/ours-spare-2        	       1	         0.9000 cpu-s/query	       100.0 p50-ms	       700 p95-ms
+--- BENCH: BenchmarkWarmSequential/ours-spare-2
+    warm_bench_test.go:111: latencies (ms, in order): 700 100
+BenchmarkWarmSequential/tssdk-2             	       1	         0.7736 cpu-s/query	       854.8 p50-ms	      1586 p95-ms
+BenchmarkWarmBatch/ours-cold-2              	       1	         0.9000 cpu-s/query	        40.00 wall-s
+`
+
+func TestMetricsTable(t *testing.T) {
+	res, err := parse(strings.NewReader(metricOutput))
+	require.NoError(t, err)
+
+	cold := res.benches["agent/BenchmarkWarmSequential/ours-cold"]
+	require.NotNil(t, cold)
+	assert.Empty(t, cold.nsPerOp, "ns/op was dropped")
+	assert.Equal(t, []string{"cpu-s/query", "p50-ms", "p95-ms"}, cold.units)
+	assert.Equal(t, []float64{700}, cold.metrics["p50-ms"])
+
+	assert.Equal(t, []row{{bench: "agent/BenchmarkQuery", ours: "ours", peer: "exec"}}, res.rows(),
+		"benchmarks with metrics of their own stay out of the ns/op table")
+	assert.Equal(t, []row{
+		{bench: "agent/BenchmarkWarmSequential", ours: "ours-spare", peer: "ours-cold"},
+		{bench: "agent/BenchmarkWarmSequential", ours: "ours-cold", peer: "tssdk"},
+		{bench: "agent/BenchmarkWarmSequential", ours: "ours-spare", peer: "tssdk"},
+		{bench: "agent/BenchmarkWarmBatch", ours: "ours-cold"},
+	}, res.metricRows(), "the first of ours is the baseline; a lone variant pairs with nothing")
+
+	var b strings.Builder
+	write(&b, res)
+	out := b.String()
+	assert.Contains(t, out, "| WarmSequential | 20 sequential one-line queries 1 s apart, real CLI, fake API | p50-ms | ours-spare | 100 | ours-cold | 700 | 0.143x ✓ | ≤ 0.15x | 1 |")
+	assert.Contains(t, out, "| p50-ms | ours-cold | 700 | tssdk | 855 | 0.819x |  | 1 |")
+	assert.Contains(t, out, "| p95-ms | ours-spare | 700 | tssdk | 1586 | 0.441x |  | 1 |")
+	assert.Contains(t, out, "| cpu-s/query | ours-cold | 0.800 | tssdk | 0.774 | 1.034x |  | 1 |")
+	assert.Contains(t, out, "| wall-s | ours-cold | 40.0 | — |  |  |  | 1 |")
+	assert.Contains(t, out, "| Query/ours |", "the ns/op table is still there")
+}
