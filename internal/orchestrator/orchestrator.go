@@ -321,6 +321,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	req.PartialMessages = w.wantPartial || w.capUSD > 0
 
 	ended := false // the stream ran to its end (no break, no panic)
+	claim := unclaimed
 	defer func() {
 		// Runs on a normal end, an early break and a panic in the caller's
 		// loop body alike: the breaker hears back (the cost is charged in
@@ -332,19 +333,20 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		outcome, counted := w.outcome(ended, stopped)
 		o.breaker.Report(permit, outcome)
 		fin.ended(outcome, counted, w)
+		claim.ended()
 	}()
 	// The concurrency slot is held, and Close waits, until the process is
 	// gone: the stream may return before it is reaped (an early break).
 	// What the CLI wrote that the stream did not yield (it was stopped, or
 	// the caller broke out) was spent all the same: the meter reads it.
 	req.Drain = w.spend.observe
-	poolDone := o.pool.claim(&req) // a warm process, if one is parked for req
+	claim = o.pool.claim(runCtx, &req) // a warm process, if one is parked for req
 	warm := req.Warm != nil
 	req.Reaped = func() {
 		cost := w.charge(w.end.Result)
 		o.limiter.Settle(admission, cost)
 		fin.settled(cost, w.estimated(), warm)
-		poolDone()
+		claim.settled()
 		o.active.done()
 	}
 	streaming = true

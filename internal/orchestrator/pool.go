@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"sync"
@@ -73,6 +74,7 @@ type poolKey struct {
 	spec     cli.Request         // starts a spare
 	parked   map[string][]*spare // by reuse key (the key itself for spares), oldest first
 	starting int
+	started  chan struct{} // closed (and replaced) when a start of the key's ends
 	inUse    int
 	used     uint64 // the pool's count of queries at the key's last one
 	declared bool
@@ -95,28 +97,43 @@ func newPool(cfg PoolConfig, opt cli.Options, c clock.Clock, log *slog.Logger) *
 	return &pool{cfg: cfg, opt: opt, clock: c, log: log, keys: make(map[string]*poolKey), inUse: make(map[*cli.Warm]struct{})}
 }
 
+// claimed tells the pool how a query it served goes: ended once its
+// stream has returned (a spare can start then: the query's CLI is done
+// with its turn), settled once it has settled (its Reaped).
+type claimed struct{ ended, settled func() }
+
+var unclaimed = claimed{ended: func() {}, settled: func() {}}
+
 // claim finds a parked process for req (an admitted query) and sets
 // req.Warm (and req.Reuse when the process may serve again); with Reuse
-// and none parked, it starts one for req. done must be called once the
-// query has settled (its Reaped). A request no warm process may serve is
-// left as it is.
-func (p *pool) claim(req *cli.Request) (done func()) {
+// and none parked, it starts one for req. A request no warm process may
+// serve is left as it is.
+func (p *pool) claim(ctx context.Context, req *cli.Request) claimed {
 	if p.cfg.MaxParked <= 0 {
-		return func() {}
+		return unclaimed
 	}
 	key, reuse, ok := req.WarmKey()
 	if !ok {
-		return func() {}
+		return unclaimed
 	}
-	now := p.clock.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return func() {}
+		return unclaimed
 	}
 	pk := p.keyLocked(key, req)
 	p.touchLocked(pk)
-	s, stale := pk.take(now, p.cfg.MaxAge, reuse)
+	s, stale := pk.take(p.clock.Now(), p.cfg.MaxAge, reuse)
+	if s == nil && pk.starting > 0 {
+		// A spare of the key is being started (a refill after the query
+		// before): wait for it rather than start a second CLI beside it.
+		started := pk.started
+		p.mu.Unlock()
+		p.stopAll(stale)
+		awaitStart(ctx, started)
+		p.mu.Lock()
+		s, stale = pk.take(p.clock.Now(), p.cfg.MaxAge, reuse)
+	}
 	p.parked -= len(stale)
 	var born time.Time
 	if s != nil {
@@ -137,11 +154,12 @@ func (p *pool) claim(req *cli.Request) (done func()) {
 		// Started now for this query, so that it can be kept after it.
 		started, err := cli.StartWarm(*req, p.opt)
 		if err != nil {
-			return func() {} // the stream starts it cold and reports why
+			return unclaimed // the stream starts it cold and reports why
 		}
 		w, born = started, p.clock.Now()
 	default:
-		return func() { p.refill(pk) }
+		refill := func() { p.refill(pk) }
+		return claimed{ended: refill, settled: refill}
 	}
 	p.mu.Lock()
 	pk.inUse++
@@ -157,16 +175,23 @@ func (p *pool) claim(req *cli.Request) (done func()) {
 		// park refills, once the process is back or refused.
 		req.Reuse = func(w *cli.Warm) { p.park(w, pk, reuse, born) }
 	}
-	return func() {
-		p.mu.Lock()
-		pk.inUse--
-		delete(p.inUse, w)
-		p.mu.Unlock()
-		// A process coming back is alive here (Reaped precedes Reuse); one
-		// that does not was ended before Reaped.
-		if !comesBack || !w.Alive() {
-			p.refill(pk)
-		}
+	return claimed{
+		ended: func() {
+			if !comesBack {
+				p.refill(pk) // a refill counts neither this process nor a second start
+			}
+		},
+		settled: func() {
+			p.mu.Lock()
+			pk.inUse--
+			delete(p.inUse, w)
+			p.mu.Unlock()
+			// A process coming back is alive here (Reaped precedes Reuse);
+			// one that does not was ended before Reaped.
+			if !comesBack || !w.Alive() {
+				p.refill(pk)
+			}
+		},
 	}
 }
 
@@ -176,11 +201,26 @@ func (p *pool) touchLocked(pk *poolKey) {
 	pk.used = p.uses
 }
 
+// awaitStart waits until started is closed (a start of the key's ended),
+// bounded by ctx and by maxStartWait: starting is a fork and exec.
+func awaitStart(ctx context.Context, started <-chan struct{}) {
+	t := time.NewTimer(maxStartWait)
+	defer t.Stop()
+	select {
+	case <-started:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// maxStartWait bounds a query's wait for a spare being started.
+const maxStartWait = 2 * time.Second
+
 // keyLocked returns the pool's record of key, made from req if new.
 func (p *pool) keyLocked(key string, req *cli.Request) *poolKey {
 	pk := p.keys[key]
 	if pk == nil {
-		pk = &poolKey{key: key, spec: *req, parked: make(map[string][]*spare)}
+		pk = &poolKey{key: key, spec: *req, parked: make(map[string][]*spare), started: make(chan struct{})}
 		pk.spec.Prompt, pk.spec.Initialize, pk.spec.Handlers = "", nil, nil
 		pk.spec.Drain, pk.spec.Reaped, pk.spec.Warm, pk.spec.Reuse, pk.spec.TraceEnv = nil, nil, nil, nil, nil
 		p.keys[key] = pk
@@ -295,6 +335,8 @@ func (p *pool) start(pk *poolKey) {
 	p.mu.Lock()
 	pk.starting--
 	p.starting--
+	close(pk.started)
+	pk.started = make(chan struct{})
 	if err != nil || p.closed {
 		p.parked--
 		p.mu.Unlock()

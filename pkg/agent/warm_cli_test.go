@@ -19,7 +19,8 @@ import (
 // The warm processes on the real CLI, against the fake Messages API.
 
 // warmRealClient is realClient with one spare per key (and reuse when
-// asked).
+// asked). Make it after the query options: its Close, a cleanup, must run
+// before their directories are removed (a spare writes in its HOME).
 func warmRealClient(t *testing.T, reuse bool) *agent.Client {
 	return realClient(t, func(cfg *agent.Config) {
 		cfg.Warm = agent.WarmConfig{Spares: 1, MaxParked: 2, Reuse: reuse}
@@ -43,8 +44,8 @@ func prewarmed(t *testing.T, c *agent.Client, srv *fakeapi.Server, opts []agent.
 func TestWarmCLISpareMakesNoBilledRequest(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t)
-	c := warmRealClient(t, false)
 	opts := apiOpts(t, srv, 0)
+	c := warmRealClient(t, false)
 	prewarmed(t, c, srv, opts)
 	parkedFor := time.Now()
 
@@ -70,8 +71,8 @@ func TestWarmCLISpareMakesNoBilledRequest(t *testing.T) {
 func TestWarmCLIReuseIsolatesQueries(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t)
-	c := warmRealClient(t, true)
 	opts := apiOpts(t, srv, 0)
+	c := warmRealClient(t, true)
 	ctx := queryCtx(t)
 
 	const secret = "zebra-7781-secret"
@@ -101,8 +102,8 @@ func TestWarmCLIReuseIsolatesQueries(t *testing.T) {
 func TestWarmCLIHookAttachesAtClaim(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t, fakeapi.ToolUse("touch blocked"), fakeapi.Text("done"))
-	c := warmRealClient(t, false)
 	opts := apiOpts(t, srv, 0, agent.WithAllowedTools("Bash"))
+	c := warmRealClient(t, false)
 	prewarmed(t, c, srv, opts)
 
 	var calls atomic.Int32
@@ -126,8 +127,8 @@ func TestWarmCLICapHoldsOnASpare(t *testing.T) {
 	const chunk = 4096
 	srv := fakeapi.New(t)
 	srv.SetDefault(fakeapi.Text(fakeapi.Filler(800_000)).WithUsage(0, 800_000).WithChunkBytes(chunk).WithDelay(2 * time.Millisecond))
-	c := warmRealClient(t, true)
 	opts := apiOpts(t, srv, 0, agent.WithMaxBudgetUSD(0.5))
+	c := warmRealClient(t, true)
 	prewarmed(t, c, srv, opts)
 
 	_, err := c.Run(queryCtx(t), "write a lot", opts...)
@@ -156,8 +157,8 @@ func TestWarmCLIBreakerSeesTheOutcome(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New(t)
 	srv.SetDefault(fakeapi.Error(529, "overloaded_error", "Overloaded"))
-	c := warmRealClient(t, false)
 	opts := apiOpts(t, srv, 0)
+	c := warmRealClient(t, false)
 	prewarmed(t, c, srv, opts)
 
 	_, err := c.Run(queryCtx(t), "hello", opts...)

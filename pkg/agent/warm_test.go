@@ -86,7 +86,7 @@ func TestWarmQueryClaimsTheParkedSpare(t *testing.T) {
 	assert.Equal(t, int64(1), st.Hits)
 	assert.Equal(t, int64(1), st.Misses, "the first query found none")
 	waitFor(t, "a new spare after the claim", func() bool { return c.Stats().Warm.Started == 2 })
-	assert.Equal(t, 0, c.Stats().Limiter.InFlight)
+	settled(t, c)
 }
 
 func TestWarmSparesAreKeyedByStartFlags(t *testing.T) {
@@ -177,16 +177,19 @@ func TestWarmReuseResetsTheProcess(t *testing.T) {
 	for _, prompt := range []string{"two", "three"} {
 		assert.Equal(t, first, runServed(t, c, prompt, opts...), prompt)
 	}
-	// MaxUses reached: the process exited; the next query has a new one.
+	// MaxUses reached: the process exits, a spare replaces it, and the
+	// next query has that one.
+	waitFor(t, "the used-up process gone", func() bool { return dead(first.pid) })
+	settled(t, c)
 	fourth := runServed(t, c, "four", opts...)
 	assert.NotEqual(t, first.pid, fourth.pid)
-	waitFor(t, "the used-up process gone", func() bool { return dead(first.pid) })
 	// Never across keys.
 	other := runServed(t, c, "five", append(opts, agent.WithModel("other-model"))...)
 	assert.NotEqual(t, fourth.pid, other.pid)
 
 	st := c.Stats()
-	assert.Equal(t, int64(2), st.Warm.Hits)
+	assert.Equal(t, int64(3), st.Warm.Hits, "two, three, and four on the spare")
+	assert.Equal(t, int64(1), st.Warm.Started, "the spare after three")
 	assert.Equal(t, int64(4), st.Warm.Reused, "after one, two, four and five")
 	// Each query is charged its own turn, not the process's cumulative
 	// total: 5 × 0.01.
@@ -254,4 +257,18 @@ func TestWarmDisabledStartsNothing(t *testing.T) {
 	ok, err := c.Prewarm(t.Context(), opts...)
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+// A query that comes while its key's spare is being started (the refill
+// after the query before: back to back, as in a batch) waits for that
+// spare instead of starting a second CLI beside it.
+func TestWarmBackToBackQueriesClaimTheSpareBeingStarted(t *testing.T) {
+	c, _ := warmClient(t, nil)
+	opts, _ := serveOpts(t)
+	for i := range 6 {
+		runServed(t, c, fmt.Sprintf("q%d", i), opts...)
+	}
+	st := c.Stats().Warm
+	assert.Equal(t, int64(1), st.Misses, "only the first query started its own CLI")
+	assert.Equal(t, int64(5), st.Hits)
 }
