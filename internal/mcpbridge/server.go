@@ -148,7 +148,14 @@ func (s *Server) guardTools(next mcp.MethodHandler) mcp.MethodHandler {
 		var res mcp.Result
 		var err error
 		name := "tool mcp__" + s.name + "__" + tool
-		if rerr := run(ctx, name, timeout, func() { res, err = next(hctx, method, req) }); rerr != nil {
+		// The wait ends with hctx: at the timeout, or when the call is
+		// cancelled (the turn ended) or its session closed.
+		rerr := run(hctx, name, 0, func() { res, err = next(hctx, method, req) })
+		switch {
+		case ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded):
+			// Whether the handler returned at its deadline or not.
+			return toolError(fmt.Errorf("%s timed out after %v", name, timeout)), nil
+		case rerr != nil:
 			return toolError(rerr), nil // res and err are f's, still running: not read
 		}
 		return res, err

@@ -314,7 +314,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	// the caller broke out) was spent all the same: the meter reads it.
 	req.Drain = w.spend.observe
 	poolDone := o.pool.claim(&req) // a warm process, if one is parked for req
-	own := req.Reaped                // the caller's (its in-process MCP servers' close), after ours
+	own := req.Reaped              // the caller's (its in-process MCP servers' close), after ours
 	req.Reaped = func() {
 		o.limiter.Settle(admission, w.charge(w.end.Result))
 		poolDone()
