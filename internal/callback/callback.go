@@ -11,6 +11,7 @@
 package callback
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -131,6 +132,18 @@ func (g *Guard) Go(name string, f func()) {
 // answer in time gives (zero, ErrTimeout), counted, while f goes on running.
 // timeout <= 0 waits for f however long it takes.
 func Call[T any](g *Guard, name string, timeout time.Duration, f func() T) (T, error) {
+	return call(g, name, timeout, nil, f)
+}
+
+// CallContext is Call that also stops waiting when ctx ends, giving (zero,
+// an error wrapping ctx's cause) while f goes on running, tracked; f should
+// watch ctx itself.
+func CallContext[T any](ctx context.Context, g *Guard, name string, timeout time.Duration, f func() T) (T, error) {
+	return call(g, name, timeout, ctx, f)
+}
+
+// call is Call and CallContext: ctx nil waits on no context.
+func call[T any](g *Guard, name string, timeout time.Duration, ctx context.Context, f func() T) (T, error) { //nolint:revive // ctx is optional here
 	type answer struct {
 		v   T
 		err error
@@ -143,21 +156,27 @@ func Call[T any](g *Guard, name string, timeout time.Duration, f func() T) (T, e
 		defer t.Stop()
 		expired = t.C
 	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
 	ch := make(chan answer, 1) // f's goroutine never blocks on a caller that left
 	g.Go(name, func() {
 		var a answer
 		a.err = g.Do(name, func() { a.v = f() })
 		ch <- a
 	})
+	var zero T
 	select {
 	case a := <-ch:
 		return a.v, a.err
+	case <-done:
+		return zero, fmt.Errorf("agent: user callback %s: %w", name, context.Cause(ctx))
 	case <-expired:
 		g.timedOut.Add(1)
 		g.Quiet("Logger", func() { //nolint:errcheck // counted
 			g.log.Warn("user callback did not return in time; going on without it", "callback", name, "timeout", timeout)
 		})
-		var zero T
 		return zero, fmt.Errorf("%w: %s after %v", ErrTimeout, name, timeout)
 	}
 }

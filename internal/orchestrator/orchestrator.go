@@ -342,11 +342,15 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 	req.Drain = w.spend.observe
 	claim = o.pool.claim(runCtx, &req) // a warm process, if one is parked for req
 	warm := req.Warm != nil
+	own := req.Reaped // the caller's (its in-process MCP servers' close), after ours
 	req.Reaped = func() {
 		cost := w.charge(w.end.Result)
 		o.limiter.Settle(admission, cost)
 		fin.settled(cost, w.estimated(), warm)
 		claim.settled()
+		if own != nil {
+			own()
+		}
 		o.active.done()
 	}
 	streaming = true

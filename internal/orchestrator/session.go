@@ -140,10 +140,14 @@ func (o *Orchestrator) OpenSession(ctx context.Context, req cli.Request, opt Ses
 	req.Handlers = s.turnHandlers(req.Handlers)
 	started := make(chan *cli.Controller, 1)
 	req.OnStart = func(k *cli.Controller) { started <- k }
+	own := req.Reaped // the caller's (its in-process MCP servers' close), after ours
 	req.Reaped = func() {
 		o.limiter.Settle(slot, 0)
 		untrack()
 		stop(nil)
+		if own != nil {
+			own()
+		}
 		o.active.done()
 	}
 	s.req = req

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/benbjohnson/clock"
@@ -123,6 +124,21 @@ func (c *Client) requestOf(o *Options, prompt string) cli.Request {
 		}
 		r.Handlers[protocol.ControlHookCallback] = hs.handle
 		r.Initialize = map[string]any{"hooks": hs.init}
+	}
+	if len(o.MCPServers) > 0 {
+		ms, config, err := newMCPSet(o.MCPServers, guard)
+		if err != nil {
+			if r.OptionError == nil {
+				r.OptionError = err
+			}
+			return r
+		}
+		if r.Handlers == nil {
+			r.Handlers = make(map[string]cli.ControlHandler)
+		}
+		r.Handlers[protocol.ControlMCPMessage] = ms.handle
+		r.MCPConfigs = append(slices.Clip(r.MCPConfigs), config)
+		r.Reaped = ms.close // the orchestrator calls it after its own
 	}
 	return r
 }

@@ -47,6 +47,8 @@ func TestExamples(t *testing.T) {
 			"blocked: rm -rf build\nI may not delete it.\n"},
 		{"WithCanUseTool", ExampleWithCanUseTool, []fakeapi.Answer{fakeapi.ToolUse("touch todo.txt"), fakeapi.Text("Made it.")},
 			"asked for Bash touch todo.txt\nMade it.\nnotes.txt made: true\n"},
+		{"WithMCPServers", ExampleWithMCPServers, []fakeapi.Answer{fakeapi.ToolCall("mcp__calc__add", map[string]int{"a": 2, "b": 3}), fakeapi.Text("2+3 = 5")},
+			"add(2, 3)\n2+3 = 5\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

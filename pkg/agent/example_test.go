@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent/mcptool"
 )
 
 // These examples need the claude CLI (and credentials), so they have no
@@ -202,4 +204,33 @@ func ExampleWithCanUseTool() {
 	fmt.Println(res.Result)
 	_, err = os.Stat("notes.txt")
 	fmt.Println("notes.txt made:", err == nil)
+}
+
+// WithMCPServers gives Claude a Go function as a tool: an in-process MCP
+// server of package mcptool, whose tool the model calls as
+// mcp__calc__add.
+func ExampleWithMCPServers() {
+	c, err := agent.New(agent.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	type addArgs struct {
+		A int `json:"a" jsonschema:"the first addend"`
+		B int `json:"b" jsonschema:"the second addend"`
+	}
+	calc := mcptool.NewServer("calc")
+	mcptool.AddTool(calc, "add", "Adds two integers", func(_ context.Context, in addArgs) (string, error) {
+		fmt.Printf("add(%d, %d)\n", in.A, in.B)
+		return strconv.Itoa(in.A + in.B), nil
+	})
+	res, err := c.Run(context.Background(), "What is 2+3? Use the add tool.",
+		agent.WithMCPServers(calc), agent.WithAllowedTools("mcp__calc__add"))
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(res.Result)
 }

@@ -118,6 +118,8 @@ type Options struct {
 	// Hooks are called at the CLI's hook events (see WithHook); they are
 	// sent to the CLI in an initialize control request.
 	Hooks map[HookEvent][]HookMatcher
+	// MCPServers are in-process MCP servers (see WithMCPServers).
+	MCPServers []SDKMCPServer
 	// CallbackTimeout bounds each call of CanUseTool and of a hook whose
 	// matcher has no Timeout; 0: DefaultCallbackTimeout. A call that
 	// takes longer is answered with its safe choice (see FailedHookOutput
