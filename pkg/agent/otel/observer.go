@@ -166,7 +166,6 @@ func (a *adapter) admitted(e agent.QueryAdmittedEvent) {
 
 func (a *adapter) started(e agent.QueryStartedEvent) {
 	if span := a.spans.get(e.QueryID); span != nil {
-		span.SetAttributes(attrWarm.Bool(e.Warm))
 		span.AddEvent(eventStarted, trace.WithTimestamp(e.At), trace.WithAttributes(attrWarm.Bool(e.Warm)))
 	}
 }
