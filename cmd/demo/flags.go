@@ -22,7 +22,6 @@ type options struct {
 	json             bool
 	real             bool
 	prompt           string
-	metrics          string  // address of the Prometheus scrape endpoint ("": none)
 	scale            float64 // multiplies every simulated wait; hidden, for tests
 }
 
@@ -77,7 +76,6 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print events as JSON lines and the summary as a final JSON object, for scripts")
 	fs.BoolVar(&o.real, "real", false, "send --queries copies of --prompt to the real claude CLI under the same limits, then 2 more one after the other to show a cold start and a warm spare (found on $CLAUDE_CLI_PATH, PATH or the usual install places; needs ANTHROPIC_API_KEY or a login; costs real money)")
 	fs.StringVar(&o.prompt, "prompt", "Say hello in five words.", "the prompt sent with --real")
-	fs.StringVar(&o.metrics, "metrics", "", "serve the clients' metrics (OpenTelemetry, pkg/agent/otel) for Prometheus at http://ADDR/metrics while the demo runs, e.g. :9464")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every simulated latency, pause and open timeout by this (for tests)")
 
 	if err := fs.Parse(args); err != nil {

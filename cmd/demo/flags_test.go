@@ -51,7 +51,7 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Empty(t, stderr)
 	for _, flag := range []string{"--queries", "--concurrency", "--rpm", "--rph", "--budget", "--failure-threshold",
-		"--open-timeout", "--scenario", "--json", "--real", "--prompt", "--metrics"} {
+		"--open-timeout", "--scenario", "--json", "--real", "--prompt"} {
 		assert.Regexp(t, "\n  "+flag+"[ \n]", out)
 	}
 	for _, scenario := range scenarioNames {

@@ -10,8 +10,7 @@
 // status.go (the events and status line read off Client.Stats),
 // console.go (text, terminal or JSON output), summary.go (the final
 // table), warm.go (the warm phases: cold starts against spares and
-// reuse), real.go (--real, the real CLI), metrics.go (--metrics, the
-// Prometheus endpoint).
+// reuse), real.go (--real, the real CLI).
 package main
 
 import (
@@ -62,18 +61,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	d := &demo{opts: opts, out: newConsole(stdout, opts.json), tally: newTally(), start: time.Now()}
-	if opts.metrics != "" {
-		if d.metrics, err = startMetrics(opts.metrics); err != nil {
-			fmt.Fprintf(stderr, "demo: %v\n", err)
-			return exitUsage
-		}
-		fmt.Fprintf(stderr, "demo: metrics at http://%s/metrics\n", d.metrics.addr)
-		defer func() {
-			if err := d.metrics.stop(); err != nil {
-				fmt.Fprintf(stderr, "demo: metrics: %v\n", err)
-			}
-		}()
-	}
 	if opts.real {
 		if code, ok := checkReal(stderr); !ok {
 			return code

@@ -20,7 +20,6 @@ type demo struct {
 	tally   *tally
 	start   time.Time
 	nextID  atomic.Int64
-	metrics *metrics // --metrics; nil without
 }
 
 // since is t in seconds since the demo started.
@@ -137,19 +136,11 @@ func (d *demo) runPhase(ctx context.Context, p phase) error {
 	if p.edit != nil {
 		p.edit(&cfg)
 	}
-	if err := d.metrics.observe(&cfg); err != nil {
-		return err
-	}
 	client, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	unwatch, err := d.metrics.watch(client)
-	if err != nil {
-		return err
-	}
-	defer unwatch()
 	s := &stage{d: d, name: p.name, client: client, verbose: p.verbose}
 	s.say("phase", "%s", p.intro(d))
 	stop := s.watch()
