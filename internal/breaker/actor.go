@@ -366,10 +366,12 @@ func (b *Breaker) work() {
 	}
 }
 
-// endStep delivers the step's changes of state, publishes the view and
-// this process's own trip or close to the fleet, and arms the timer for
-// the open circuit's deadline.
+// endStep arms the timer for the open circuit's deadline, then delivers
+// the step's changes of state, publishes the view and this process's own
+// trip or close to the fleet. The timer comes first: a reader who sees
+// the circuit open (a test advancing a mock clock) finds it armed.
 func (b *Breaker) endStep() {
+	b.arm()
 	b.publishView()
 	for _, ev := range b.core.takeEvents() {
 		for _, s := range b.subs {
@@ -389,7 +391,6 @@ func (b *Breaker) endStep() {
 			return result{fleet: f, err: err}
 		})
 	}
-	b.arm()
 }
 
 // publishView stores a new view when the state, generation or deadline
