@@ -15,23 +15,31 @@ import (
 // call still waiting when its session closed.
 var ErrClosed = errors.New("mcpbridge: connection closed")
 
-// Conn is one CLI process's connection to a Server: a server session of
+// Conn is one CLI process's connection to a Server: one server session of
 // the SDK's over an in-memory transport, whose other end this type holds
-// for the CLI. The CLI may initialize again (2.1.197 sends a second
-// initialize, with the same id, once the first is answered): each
-// initialize after the first starts a new session, as a new MCP client
-// would, and the old one is closed. Open one with Server.Open; it is safe
-// for concurrent use (the CLI sends calls concurrently). Its owner must
-// Close it, which stops its goroutines (the sessions' and the ones reading
-// responses) and waits for them.
+// for the CLI. The CLI (2.1.197) opens the server twice, as two MCP
+// clients whose messages interleave and whose JSON-RPC ids collide (both
+// send initialize id 0, tools/list id 1...). The session serves both:
+// the first initialize is forwarded and its answer kept, a later one gets
+// that answer; the bridge sends notifications/initialized itself, once,
+// when the first initialize is answered (so a call never reaches the
+// server before it); and every call goes to the server under an id of the
+// bridge's own, its answer carrying the CLI's id back. Open one with
+// Server.Open; it is safe for concurrent use (the CLI sends calls
+// concurrently). Its owner must Close it, which stops its goroutines (the
+// session's and the one reading responses) and waits for them.
 type Conn struct {
 	srv *Server
 	run Runner
+	cur *session
 
-	mu          sync.Mutex
-	closed      bool
-	cur         *session
-	initialized bool // cur has had its initialize
+	initMu   sync.Mutex        // one initialize at a time: the first is forwarded
+	initResp *jsonrpc.Response // the first initialize's answer, once it came
+
+	mu     sync.Mutex
+	closed bool
+	nextID int64
+	ids    map[any]jsonrpc.ID // the CLI's id of a call in flight -> the bridge's (last one wins on a collision)
 }
 
 // session is one server session and the CLI's end of its transport.
@@ -42,7 +50,7 @@ type session struct {
 	readDone chan struct{}  // closed when read returns
 
 	mu      sync.Mutex
-	pending map[any]chan *jsonrpc.Response // the CLI's calls, by id (ID.Raw)
+	pending map[any]chan *jsonrpc.Response // calls by the bridge's id (ID.Raw)
 }
 
 // Open connects the server for one CLI process, whose tool handlers run
@@ -52,7 +60,7 @@ func (s *Server) Open(ctx context.Context, run Runner) (*Conn, error) {
 	if run == nil {
 		return nil, errors.New("mcpbridge: Open needs a Runner")
 	}
-	c := &Conn{srv: s, run: run}
+	c := &Conn{srv: s, run: run, ids: make(map[any]jsonrpc.ID)}
 	cur, err := s.connect(ctx, run)
 	if err != nil {
 		return nil, err
@@ -104,49 +112,121 @@ func (c *Conn) Handle(ctx context.Context, message json.RawMessage) (json.RawMes
 	if err != nil {
 		return nil, fmt.Errorf("mcpbridge: server %s: %w", c.srv.name, err)
 	}
-	req, _ := msg.(*jsonrpc.Request)
-	se, err := c.session(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if req == nil || !req.ID.IsValid() { // a response to nothing the server asked, or a notification
-		if req != nil {
-			if err := se.conn.Write(ctx, req); err != nil {
-				return nil, se.writeError(err)
-			}
-		}
-		return jsonrpc.EncodeMessage(&jsonrpc.Response{Result: json.RawMessage("{}")})
-	}
-	return se.call(ctx, req)
-}
-
-// session is the session req goes to: a new one for an initialize after
-// the first.
-func (c *Conn) session(ctx context.Context, req *jsonrpc.Request) (*session, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
 		return nil, ErrClosed
 	}
-	if req == nil || req.Method != "initialize" {
-		return c.cur, nil
+	se := c.cur
+	req, _ := msg.(*jsonrpc.Request)
+	switch {
+	case req == nil: // a response to nothing the server asked: dropped
+	case req.Method == "initialize" && req.ID.IsValid():
+		return c.initialize(ctx, req)
+	case req.Method == "notifications/initialized":
+		// Sent by the bridge with the first initialize's answer.
+	case req.Method == "notifications/cancelled":
+		if err := se.conn.Write(ctx, c.cancelled(req)); err != nil {
+			return nil, se.writeError(err)
+		}
+	case !req.ID.IsValid(): // another notification
+		if err := se.conn.Write(ctx, req); err != nil {
+			return nil, se.writeError(err)
+		}
+	default:
+		return c.call(ctx, req)
 	}
-	if !c.initialized {
-		c.initialized = true
-		return c.cur, nil
+	return jsonrpc.EncodeMessage(&jsonrpc.Response{Result: json.RawMessage("{}")})
+}
+
+// initialize answers an initialize of the CLI's: the first is the
+// server's, later ones get its answer (under their own id).
+func (c *Conn) initialize(ctx context.Context, req *jsonrpc.Request) (json.RawMessage, error) {
+	c.initMu.Lock()
+	defer c.initMu.Unlock()
+	if c.initResp == nil {
+		raw, err := c.call(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		msg, err := jsonrpc.DecodeMessage(raw)
+		if err != nil {
+			return nil, fmt.Errorf("mcpbridge: server %s: %w", c.srv.name, err)
+		}
+		resp, _ := msg.(*jsonrpc.Response)
+		if resp == nil || resp.Error != nil {
+			return raw, nil // a refused initialize: the next one tries again
+		}
+		if err := c.cur.conn.Write(ctx, &jsonrpc.Request{Method: "notifications/initialized"}); err != nil {
+			return nil, c.cur.writeError(err)
+		}
+		c.initResp = resp
+		return raw, nil
 	}
-	next, err := c.srv.connect(ctx, c.run)
+	again := *c.initResp
+	again.ID = req.ID
+	return jsonrpc.EncodeMessage(&again)
+}
+
+// call forwards the CLI's call req under an id of the bridge's and returns
+// the answer under the CLI's id.
+func (c *Conn) call(ctx context.Context, req *jsonrpc.Request) (json.RawMessage, error) {
+	c.mu.Lock()
+	c.nextID++
+	id, err := jsonrpc.MakeID(float64(c.nextID))
+	orig := req.ID
+	c.ids[orig.Raw()] = id
+	c.mu.Unlock()
+	if err != nil { // a number: never
+		return nil, err
+	}
+	defer func() {
+		c.mu.Lock()
+		if c.ids[orig.Raw()] == id {
+			delete(c.ids, orig.Raw())
+		}
+		c.mu.Unlock()
+	}()
+	fwd := *req
+	fwd.ID = id
+	resp, err := c.cur.call(ctx, &fwd)
 	if err != nil {
 		return nil, err
 	}
-	old := c.cur
-	c.cur = next
-	old.close()
-	return next, nil
+	resp.ID = orig
+	return jsonrpc.EncodeMessage(resp)
 }
 
-// call sends the CLI's call req and waits for its response.
-func (se *session) call(ctx context.Context, req *jsonrpc.Request) (json.RawMessage, error) {
+// cancelled is the CLI's notifications/cancelled with the bridge's id of
+// the call it names (as it was sent to the server).
+func (c *Conn) cancelled(req *jsonrpc.Request) *jsonrpc.Request {
+	var p mcp.CancelledParams
+	if json.Unmarshal(req.Params, &p) != nil {
+		return req
+	}
+	orig, err := jsonrpc.MakeID(p.RequestID)
+	if err != nil {
+		return req
+	}
+	c.mu.Lock()
+	id, ok := c.ids[orig.Raw()]
+	c.mu.Unlock()
+	if !ok {
+		return req
+	}
+	p.RequestID = id.Raw()
+	params, err := json.Marshal(&p)
+	if err != nil {
+		return req
+	}
+	out := *req
+	out.Params = params
+	return &out
+}
+
+// call sends the call req and waits for its response.
+func (se *session) call(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.Response, error) {
 	id := req.ID.Raw()
 	answer := make(chan *jsonrpc.Response, 1) // read never blocks on it
 	se.mu.Lock()
@@ -166,7 +246,7 @@ func (se *session) call(ctx context.Context, req *jsonrpc.Request) (json.RawMess
 	}
 	select {
 	case r := <-answer:
-		return jsonrpc.EncodeMessage(r)
+		return r, nil
 	case <-se.readDone:
 		return nil, ErrClosed
 	case <-ctx.Done():
@@ -238,12 +318,11 @@ func (se *session) close() {
 // Close ends the connection (see session.close). It is idempotent.
 func (c *Conn) Close() error {
 	c.mu.Lock()
-	cur := c.cur
 	already := c.closed
 	c.closed = true
 	c.mu.Unlock()
 	if !already {
-		cur.close()
+		c.cur.close()
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package mcpbridge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -77,14 +79,54 @@ func TestCancelledCallEndsItsHandler(t *testing.T) {
 	assert.Contains(t, string(resp), `"name":"wait"`, "the session still serves")
 }
 
-// A second initialize starts a new session (the CLI sends one, with the
-// same id): it is answered, not refused as a duplicate.
-func TestSecondInitializeStartsANewSession(t *testing.T) {
-	c, _, _ := open(t)
-	resp, err := c.Handle(t.Context(), json.RawMessage(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
+// The CLI opens the server twice, as two clients whose messages
+// interleave and whose ids collide: a second initialize is answered like
+// the first (under its id), a tools/list before any notifications/initialized
+// is served, and two calls with the same id each get their own answer.
+func TestInterleavedClientsShareTheSession(t *testing.T) {
+	s := mcpbridge.NewServer("test", "1")
+	type addArgs struct{ A, B int }
+	require.NoError(t, s.AddTool("add", func(srv *mcp.Server) {
+		mcp.AddTool(srv, &mcp.Tool{Name: "add"}, func(_ context.Context, _ *mcp.CallToolRequest, in addArgs) (*mcp.CallToolResult, any, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strconv.Itoa(in.A + in.B)}}}, nil, nil
+		})
+	}))
+	g := callback.New(nil, nil)
+	run := func(ctx context.Context, name string, timeout time.Duration, f func()) error {
+		_, err := callback.CallContext(ctx, g, name, timeout, func() struct{} { f(); return struct{}{} })
+		return err
+	}
+	c, err := s.Open(t.Context(), run)
 	require.NoError(t, err)
-	assert.Contains(t, string(resp), `"serverInfo"`)
-	assert.NotContains(t, string(resp), `"error"`)
+	defer c.Close()
+	handle := func(m string) string {
+		resp, err := c.Handle(t.Context(), json.RawMessage(m))
+		require.NoError(t, err, m)
+		return string(resp)
+	}
+	const initialize = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	first := handle(initialize)
+	second := handle(initialize)
+	assert.Contains(t, first, `"serverInfo"`)
+	assert.Equal(t, first, second, "the second client gets the first one's answer")
+	assert.Contains(t, handle(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), `"name":"add"`, "served before the CLI's notifications/initialized")
+	handle(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	handle(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	var wg sync.WaitGroup
+	answers := make([]string, 2)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = handle(fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"A":%d,"B":1}}}`, i))
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		assert.Contains(t, a, `"id":2`)
+		assert.Contains(t, a, fmt.Sprintf(`"text":"%d"`, i+1), "call %d", i)
+	}
 }
 
 // Close cancels a call still running: its handler's context ends and
