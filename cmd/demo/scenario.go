@@ -180,6 +180,7 @@ func runOutage(ctx context.Context, s *stage) error {
 	defer tick.Stop()
 
 	down := true
+	var downRunning atomic.Bool // a query of the down API runs
 	s.say("backend", "the simulated API is down: every call ends in 529 Overloaded")
 	for after := 0; after < outageAfter; {
 		st := s.client.Stats().Breaker
@@ -194,7 +195,17 @@ func runOutage(ctx context.Context, s *stage) error {
 		if down {
 			script = s.d.overloaded(latency)
 		}
-		wg.Go(func() { s.query(ctx, "are you there?", simulate(script)) })
+		// While the API is down, one query at a time: a failing query still
+		// running when the API comes back up would fail a probe after it.
+		if !down || downRunning.CompareAndSwap(false, true) {
+			wasDown := down
+			wg.Go(func() {
+				s.query(ctx, "are you there?", simulate(script))
+				if wasDown {
+					downRunning.Store(false)
+				}
+			})
+		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
