@@ -212,6 +212,11 @@ func (b *Breaker) allow(r *allowReq) {
 	r.state, r.permit = reqFleet, p
 	b.waiting = append(b.waiting, r)
 	gen, id := b.core.fleet, b.probeID(p)
+	if b.core.ownTrip != 0 {
+		// This process's own trip, not answered yet: the worker runs the
+		// calls in order, so its Trip reaches the fleet before this.
+		gen = b.core.ownTrip
+	}
 	limit := b.core.cfg.HalfOpenRequests
 	b.call(func(ctx context.Context) result {
 		ok, f, err := b.shared.TakeProbe(ctx, gen, id, limit)
@@ -380,9 +385,13 @@ func (b *Breaker) endStep() {
 	}
 	switch pub, seen := b.core.takePublish(); pub {
 	case publishTrip:
-		openFor := b.core.openFor
+		openFor, decided := b.core.openFor, b.now
 		b.call(func(ctx context.Context) result {
-			f, err := b.shared.Trip(ctx, seen, openFor)
+			// What is left of the open time when the call runs: the shared
+			// state counts it from then, and a call that waited must not
+			// keep the fleet open past the trip's own deadline.
+			left := max(openFor-b.clock.Now().Sub(decided), 0)
+			f, err := b.shared.Trip(ctx, seen, left)
 			return result{fleet: f, err: err}
 		})
 	case publishClose:

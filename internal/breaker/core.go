@@ -49,6 +49,7 @@ type core struct {
 
 	fleet       uint64 // the fleet's trip generation last adopted or published over
 	fleetClosed bool   // and whether that trip had ended closed
+	ownTrip     uint64 // the generation this process's own trip takes if the fleet stores it (0: none pending)
 	publish     publication
 
 	events []Event // transitions not yet taken by the owner
@@ -194,6 +195,10 @@ func (c *core) report(p Permit, o Outcome, now time.Time) {
 func (c *core) decide(p publication) {
 	c.publish = p
 	c.fleetClosed = true
+	c.ownTrip = 0
+	if p == publishTrip {
+		c.ownTrip = c.fleet + 1
+	}
 }
 
 func count(c *Counts, o Outcome) {
@@ -219,6 +224,15 @@ func count(c *Counts, o Outcome) {
 // already adopted f changes nothing.
 func (c *core) adopt(f Fleet, now time.Time) {
 	if f.Gen < c.fleet || (f.Gen == c.fleet && (c.fleetClosed || !f.Closed)) {
+		return
+	}
+	if f.Gen == c.ownTrip && !f.Closed {
+		// The fleet's answer to this process's own trip (or to the trip
+		// another process made first at the same time): the local open
+		// time stands. The answer may come after that time is over, and
+		// its open time, counted from when the shared state stored it,
+		// must not re-open a circuit that has gone half-open since.
+		c.fleet, c.fleetClosed, c.ownTrip = f.Gen, false, 0
 		return
 	}
 	c.fleet, c.fleetClosed = f.Gen, f.Closed

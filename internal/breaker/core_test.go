@@ -365,3 +365,18 @@ func TestCoreRecoverSafe(t *testing.T) {
 	r.m.report(p, Failure, r.now)
 	assert.Equal(t, 0, r.m.counts.ConsecutiveFailures, "outstanding permits are stale")
 }
+
+// The fleet's answer to this process's own trip can come late, after the
+// local open time is over: it does not re-open the half-open circuit.
+func TestLateAnswerToOwnTripDoesNotReopen(t *testing.T) {
+	r := newRig(t, Config{})
+	r.trip()
+	pub, seen := r.m.takePublish()
+	require.Equal(t, publishTrip, pub)
+	r.halfOpen()
+	r.m.adopt(Fleet{Gen: seen + 1, Open: 60 * time.Second}, r.now) // stored late, counted from then
+	assert.Equal(t, StateHalfOpen, r.m.state)
+	// Another process's later trip still opens it.
+	r.m.adopt(Fleet{Gen: seen + 2, Open: 30 * time.Second}, r.now)
+	assert.Equal(t, StateOpen, r.m.state)
+}

@@ -82,7 +82,7 @@ type MemoryState struct {
 	closed bool
 	until  time.Time
 	probes []uint64
-	subs   map[*func()]struct{}
+	subs   Notifiers
 }
 
 var _ SharedState = (*MemoryState)(nil)
@@ -93,7 +93,7 @@ func NewMemoryState(clk clock.Clock) *MemoryState {
 	if clk == nil {
 		clk = clock.New()
 	}
-	return &MemoryState{clock: clk, subs: make(map[*func()]struct{})}
+	return &MemoryState{clock: clk}
 }
 
 // Trip implements SharedState.
@@ -107,7 +107,7 @@ func (s *MemoryState) Trip(_ context.Context, seen uint64, openFor time.Duration
 	f := s.fleetLocked()
 	s.mu.Unlock()
 	if changed {
-		s.announce()
+		s.subs.Announce()
 	}
 	return f, nil
 }
@@ -122,7 +122,7 @@ func (s *MemoryState) CloseCircuit(_ context.Context, gen uint64) (Fleet, error)
 	f := s.fleetLocked()
 	s.mu.Unlock()
 	if changed {
-		s.announce()
+		s.subs.Announce()
 	}
 	return f, nil
 }
@@ -158,15 +158,7 @@ func (s *MemoryState) ReturnProbe(_ context.Context, gen, id uint64) error {
 
 // Subscribe implements SharedState.
 func (s *MemoryState) Subscribe(notify func()) (cancel func()) {
-	key := &notify
-	s.mu.Lock()
-	s.subs[key] = struct{}{}
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		delete(s.subs, key)
-		s.mu.Unlock()
-	}
+	return s.subs.Subscribe(notify)
 }
 
 func (s *MemoryState) fleetLocked() Fleet {
@@ -177,14 +169,38 @@ func (s *MemoryState) fleetLocked() Fleet {
 	return f
 }
 
-// announce calls every subscriber's notify, outside the lock.
-func (s *MemoryState) announce() {
-	s.mu.Lock()
-	fns := make([]func(), 0, len(s.subs))
-	for fn := range s.subs {
+// Notifiers is the set of notify functions a SharedState implementation
+// hands its subscribers' announcements to (SharedState.Subscribe). The
+// zero value is ready; it is safe for concurrent use.
+type Notifiers struct {
+	mu   sync.Mutex
+	subs map[*func()]struct{}
+}
+
+// Subscribe adds notify; cancel removes it.
+func (n *Notifiers) Subscribe(notify func()) (cancel func()) {
+	key := &notify
+	n.mu.Lock()
+	if n.subs == nil {
+		n.subs = make(map[*func()]struct{})
+	}
+	n.subs[key] = struct{}{}
+	n.mu.Unlock()
+	return func() {
+		n.mu.Lock()
+		delete(n.subs, key)
+		n.mu.Unlock()
+	}
+}
+
+// Announce calls every notify, outside the lock.
+func (n *Notifiers) Announce() {
+	n.mu.Lock()
+	fns := make([]func(), 0, len(n.subs))
+	for fn := range n.subs {
 		fns = append(fns, *fn)
 	}
-	s.mu.Unlock()
+	n.mu.Unlock()
 	for _, fn := range fns {
 		fn()
 	}

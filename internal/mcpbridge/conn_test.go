@@ -21,6 +21,24 @@ type waitArgs struct {
 	N int `json:"n"`
 }
 
+// connect opens a connection to s whose handlers run through a callback
+// guard; at the test's end it is closed and no handler may be left.
+func connect(t *testing.T, s *mcpbridge.Server) *mcpbridge.Conn {
+	t.Helper()
+	g := callback.New(nil, nil)
+	run := func(ctx context.Context, name string, timeout time.Duration, f func()) error {
+		_, err := callback.CallContext(ctx, g, name, timeout, func() struct{} { f(); return struct{}{} })
+		return err
+	}
+	c, err := s.Open(t.Context(), run)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, c.Close())
+		assert.Zero(t, g.Wait(5*time.Second), "no handler left running")
+	})
+	return c
+}
+
 // open returns a connection to a server whose tool "wait" blocks until
 // its context ends (reported on ended; started is closed at its first
 // call), with a guard the test waits for.
@@ -38,17 +56,7 @@ func open(t *testing.T) (*mcpbridge.Conn, <-chan error, <-chan struct{}) {
 			return nil, nil, ctx.Err()
 		})
 	}))
-	g := callback.New(nil, nil)
-	run := func(ctx context.Context, name string, timeout time.Duration, f func()) error {
-		_, err := callback.CallContext(ctx, g, name, timeout, func() struct{} { f(); return struct{}{} })
-		return err
-	}
-	c, err := s.Open(t.Context(), run)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, c.Close())
-		assert.Zero(t, g.Wait(5*time.Second), "no handler left running")
-	})
+	c := connect(t, s)
 	for _, m := range []string{
 		`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
@@ -91,14 +99,7 @@ func TestInterleavedClientsShareTheSession(t *testing.T) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strconv.Itoa(in.A + in.B)}}}, nil, nil
 		})
 	}))
-	g := callback.New(nil, nil)
-	run := func(ctx context.Context, name string, timeout time.Duration, f func()) error {
-		_, err := callback.CallContext(ctx, g, name, timeout, func() struct{} { f(); return struct{}{} })
-		return err
-	}
-	c, err := s.Open(t.Context(), run)
-	require.NoError(t, err)
-	defer c.Close()
+	c := connect(t, s)
 	handle := func(m string) string {
 		resp, err := c.Handle(t.Context(), json.RawMessage(m))
 		require.NoError(t, err, m)

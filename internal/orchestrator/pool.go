@@ -46,7 +46,6 @@ type PoolStats struct {
 	Expired  int64 // parked processes stopped at MaxAge
 	Died     int64 // parked processes that exited by themselves
 	Evicted  int64 // parked processes stopped to make room for another key's
-	Declared int   // keys declared with Prewarm
 }
 
 // pool keeps the warm processes. It is safe for concurrent use; close
@@ -451,8 +450,13 @@ func (p *pool) closeLater(w *cli.Warm) {
 		w.Close()
 		return
 	}
-	p.wg.Add(1)
+	p.goClose(w)
 	p.mu.Unlock()
+}
+
+// goClose closes w on a goroutine close waits for.
+func (p *pool) goClose(w *cli.Warm) {
+	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		w.Close()
@@ -470,10 +474,7 @@ func (p *pool) prewarm(req *cli.Request) bool {
 	}
 	p.mu.Lock()
 	pk := p.keyLocked(key, req)
-	if !pk.declared {
-		pk.declared = true
-		p.stats.Declared++
-	}
+	pk.declared = true
 	p.touchLocked(pk)
 	p.mu.Unlock()
 	p.refill(pk)
@@ -514,12 +515,8 @@ func (p *pool) close() {
 	for _, w := range inUse {
 		w.Stop()
 	}
-	p.wg.Add(len(parked))
 	for _, s := range parked {
-		go func() {
-			defer p.wg.Done()
-			s.w.Close()
-		}()
+		p.goClose(s.w) // before Wait, in Wait's goroutine
 	}
 	p.wg.Wait()
 }

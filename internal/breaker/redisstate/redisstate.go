@@ -55,8 +55,7 @@ type State struct {
 	instance string // this State's prefix of probe ids
 	lease    time.Duration
 
-	mu   sync.Mutex
-	subs map[*func()]struct{}
+	subs breaker.Notifiers
 
 	now       func() time.Time // nil: Redis TIME
 	pubsub    *redis.PubSub
@@ -88,7 +87,6 @@ func New(client redis.UniversalClient, opts Options) (*State, error) {
 		channel:    tag + ":changed",
 		instance:   hex.EncodeToString(id[:]),
 		lease:      cmp.Or(opts.ProbeLease, DefaultProbeLease),
-		subs:       make(map[*func()]struct{}),
 		now:        opts.Now,
 		quit:       make(chan struct{}),
 		subscribed: make(chan struct{}),
@@ -135,36 +133,16 @@ func (s *State) listen() {
 			if _, sub := m.(*redis.Subscription); sub {
 				s.subscribedOnce.Do(func() { close(s.subscribed) })
 			}
-			s.announce()
+			s.subs.Announce()
 		case <-s.quit:
 			return
 		}
 	}
 }
 
-func (s *State) announce() {
-	s.mu.Lock()
-	fns := make([]func(), 0, len(s.subs))
-	for fn := range s.subs {
-		fns = append(fns, *fn)
-	}
-	s.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
-}
-
 // Subscribe implements breaker.SharedState.
 func (s *State) Subscribe(notify func()) (cancel func()) {
-	key := &notify
-	s.mu.Lock()
-	s.subs[key] = struct{}{}
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		delete(s.subs, key)
-		s.mu.Unlock()
-	}
+	return s.subs.Subscribe(notify)
 }
 
 // fleetLua reads the scripts' now (ARGV[1], microseconds; -1: Redis

@@ -2,7 +2,6 @@ package fleet_test
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -169,16 +168,4 @@ func TestFleetWithOwnClient(t *testing.T) {
 	spent, err := rc.HGet(t.Context(), "limiter:{own}:state", "spent").Int64()
 	require.NoError(t, err, "the client is still open, and the spend is in Redis")
 	assert.Equal(t, int64(500000), spent, "micro-USD")
-}
-
-// pkg/agent does not link go-redis: only this package does.
-func TestAgentDoesNotLinkRedis(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "github.com/c0c8c5bf/claude-agent-sdk-go/pkg/agent").CombinedOutput()
-	require.NoError(t, err, "go list: %s", out)
-	assert.NotContains(t, string(out), "github.com/redis/", "pkg/agent imports a Redis client")
-	assert.Contains(t, string(out), "github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter\n")
 }
