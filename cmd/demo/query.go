@@ -27,6 +27,7 @@ type stage struct {
 	d      *demo
 	name   string
 	client *agent.Client
+	events *listener // the client's Config.Observer
 	// verbose prints every finished query, not only failures and refusals.
 	verbose bool
 }
@@ -50,7 +51,7 @@ func (s *stage) query(ctx context.Context, prompt string, opts ...agent.Option) 
 func (s *stage) send(ctx context.Context, prompt string, opts ...agent.Option) (event, *agent.ResultMessage) {
 	id := int(s.d.nextID.Add(1))
 	s.d.tally.sentOne()
-	result, err := s.client.Run(ctx, prompt, opts...)
+	result, err := s.client.Run(context.WithValue(ctx, queryNumber{}, id), prompt, opts...)
 	var cost float64
 	if result != nil {
 		cost = result.TotalCostUSD

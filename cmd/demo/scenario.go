@@ -136,12 +136,15 @@ func (d *demo) runPhase(ctx context.Context, p phase) error {
 	if p.edit != nil {
 		p.edit(&cfg)
 	}
+	s := &stage{d: d, name: p.name, verbose: p.verbose}
+	s.events = newListener(s)
+	cfg.Observer = s.events.observer()
 	client, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	s := &stage{d: d, name: p.name, client: client, verbose: p.verbose}
+	defer client.Close() // before the listener's last events are printed
+	s.client = client
 	s.say("phase", "%s", p.intro(d))
 	stop := s.watch()
 	defer stop()
@@ -183,12 +186,12 @@ func runOutage(ctx context.Context, s *stage) error {
 	var downRunning atomic.Bool // a query of the down API runs
 	s.say("backend", "the simulated API is down: every call ends in 529 Overloaded")
 	for after := 0; after < outageAfter; {
-		st := s.client.Stats().Breaker
+		last := s.events.latestBreaker()
 		switch {
-		case down && st.State == agent.StateOpen && st.OpenTimeout > s.d.config().CircuitBreaker.Timeout:
+		case down && last.From == agent.StateHalfOpen && last.To == agent.StateOpen:
 			down = false
 			s.say("backend", "the simulated API is back up (the breaker cannot know until it probes)")
-		case !down && st.State == agent.StateClosed:
+		case !down && last.To == agent.StateClosed:
 			after++
 		}
 		script := s.d.answer("fine again", 0.002, latency)
@@ -231,31 +234,18 @@ func runPause(ctx context.Context, s *stage) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.query(ctx, "hello", simulate(s.d.throttled(pauseDelay, "hello after a retry", 0.002))) })
-	if err := s.waitFor(ctx, "pause", func(st agent.Stats) bool { return !st.Limiter.PausedUntil.IsZero() }); err != nil {
-		return err
+	give := time.NewTimer(s.d.opts.scaled(10*time.Second) + time.Second)
+	defer give.Stop()
+	select {
+	case <-s.events.paused:
+	case <-give.C:
+		return errors.New("the pause phase saw no pause")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	s.say("queries", "%d more queries arrive during the pause: they wait for its end", pauseFollowers)
 	for range pauseFollowers {
 		wg.Go(func() { s.query(ctx, "hello", simulate(s.d.answer("hello", 0.002, latency))) })
-	}
-	return nil
-}
-
-// waitFor polls the client's Stats until ok holds, or a little time
-// passed without the phase seeing what.
-func (s *stage) waitFor(ctx context.Context, what string, ok func(agent.Stats) bool) error {
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	give := time.NewTimer(s.d.opts.scaled(10*time.Second) + time.Second)
-	defer give.Stop()
-	for !ok(s.client.Stats()) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-give.C:
-			return fmt.Errorf("the %s phase saw no %s", s.name, what)
-		case <-tick.C:
-		}
 	}
 	return nil
 }

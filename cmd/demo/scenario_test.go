@@ -33,12 +33,14 @@ func TestScenarioAllText(t *testing.T) {
 	assert.NotContains(t, out, "\r", "plain output redrew a line in place")
 
 	for _, want := range []string{
-		"the minute window is empty after 60 queries: 1 wait in line",
-		"a token refilled: 1 waiting query admitted",
-		"closed -> open: 3 failures in a row",
+		"the minute window is empty: query 61 waits in line (FIFO)",
+		"a token refilled: query 61 admitted after ",
+		"closed -> open: 3 failures in a row (consecutive failures reached the threshold)",
+		"half-open -> open: a probe failed",
+		"half-open -> closed: the probes succeeded",
 		"refused, no process started: circuit open, retry after",
 		"the simulated API is back up",
-		"the API said 429: the limiter admits nobody",
+		"the API said 429 (api_retry 429): the limiter admits nobody",
 		"4 more queries arrive during the pause",
 		"pause over: the ",
 		"refused, no process started: budget exhausted, retry after ",
@@ -212,7 +214,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 	defer cancel()
 	var stdout, stderr lockedBuffer
 	stdout.onWrite = func(p []byte) {
-		if strings.Contains(string(p), "window is empty") {
+		if strings.Contains(string(p), "waits in line") {
 			cancel()
 		}
 	}

@@ -163,3 +163,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// pollEvery is how often waitFor reads the client's Stats.
+const pollEvery = 10 * time.Millisecond
+
+// waitFor polls the client's Stats until ok holds, or a little time
+// passed without the phase seeing what. The warm phases use it for the
+// pool's state (a spare parked, the last CLI back), which no event
+// reports: the guards' decisions come from the client's events.
+func (s *stage) waitFor(ctx context.Context, what string, ok func(agent.Stats) bool) error {
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	give := time.NewTimer(s.d.opts.scaled(10*time.Second) + time.Second)
+	defer give.Stop()
+	for !ok(s.client.Stats()) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-give.C:
+			return fmt.Errorf("the %s phase saw no %s", s.name, what)
+		case <-tick.C:
+		}
+	}
+	return nil
+}

@@ -16,22 +16,32 @@ type message interface{ isMessage() }
 // returns it there only after receiving the reply, so the actor never
 // touches a request that a new Acquire is using.
 type acquireReq struct {
-	reply  chan acquireResult // buffer 1: the actor never blocks on it
-	capUSD float64            // the cap asked for; 0: the default
+	// reply has room for both of the actor's sends (the queued notice,
+	// then the answer), so the actor never blocks on it.
+	reply  chan acquireResult
+	capUSD float64 // the cap asked for; 0: the default
 	kind   Kind
+	notify bool // send the queued notice
+	told   bool // the queued notice was sent
 
 	// Owned by the actor.
 	state      reqState
 	ask        ask         // what the query needs of the budget
 	deadline   time.Time   // refused if not admitted by then; zero: none
 	id         uint64      // the permit granted, in state granted
+	waitsOn    Reason      // the limit that held it when last looked at
 	prev, next *acquireReq // links in the queue
 }
 
-// acquireResult is the reply to an acquireReq.
+// acquireResult is the reply to an acquireReq: its answer, or, before
+// that, the notice that it waits in the queue (queued, with the limit it
+// waits on and how many wait ahead of it).
 type acquireResult struct {
 	permit Permit
 	err    error
+	queued bool
+	reason Reason
+	ahead  int
 }
 
 // reqState is where an acquireReq is in its life, as the actor sees it.
@@ -152,7 +162,7 @@ func (l *Limiter) loop() (closed bool) {
 func (l *Limiter) begin(m message) {
 	l.current = m
 	if r, ok := m.(*acquireReq); ok {
-		r.state = reqNew // a pooled request keeps its last state until here
+		r.state, r.waitsOn, r.told = reqNew, 0, false // a pooled request keeps its last ones until here
 	}
 }
 
@@ -218,8 +228,19 @@ func (l *Limiter) acquire(r *acquireReq, now time.Time) {
 		}
 		r.deadline = now.Add(l.maxWait)
 	}
+	r.waitsOn = l.core.waitsOn(now, q.len, q.need, r.ask)
 	r.state = reqQueued
 	q.push(r)
+	l.tell(r, q.len-1)
+}
+
+// tell sends r's caller, if it asked, the notice that r waits, with ahead
+// waiters before it; once.
+func (l *Limiter) tell(r *acquireReq, ahead int) {
+	if r.notify && !r.told {
+		r.told = true
+		r.reply <- acquireResult{queued: true, reason: r.waitsOn, ahead: ahead}
+	}
 }
 
 // queueOf is the queue where an admission of kind waits.
@@ -312,6 +333,7 @@ func (l *Limiter) serveQueue(q *queue, now time.Time) (wake time.Time) {
 			l.grant(r, p)
 			continue
 		}
+		r.waitsOn = l.core.waitsOn(now, 0, 0, r.ask)
 		if r.deadline.IsZero() {
 			break
 		}
@@ -355,6 +377,7 @@ func (l *Limiter) disarm() {
 // grant answers r with p.
 func (l *Limiter) grant(r *acquireReq, p Permit) {
 	r.state, r.id = reqGranted, p.id
+	p.WaitedOn = r.waitsOn
 	r.reply <- acquireResult{permit: p}
 }
 

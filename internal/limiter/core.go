@@ -169,6 +169,31 @@ func (c *core) readyAt(now time.Time, ahead int, aheadNeed float64, a ask) (at t
 	return c.mem.readyAt(now, ahead, aheadNeed, a.need)
 }
 
+// waitsOn names the limit that keeps an admission asking a, with ahead
+// admissions needing aheadNeed in all before it, waiting at now: first a
+// limit that no settle can lift (a window, the pause, the spend of the
+// last hour), then the concurrency cap, then the budget reserved by
+// running queries; none when it waits only behind others. In-memory store
+// only.
+func (c *core) waitsOn(now time.Time, ahead int, aheadNeed float64, a ask) Reason {
+	reserved := false
+	if a.kind.takesTokens() {
+		now := micro(now)
+		if at, reason, known := c.mem.earliest(now, ahead, aheadNeed, a.need); !known || at.After(now) {
+			return reason
+		}
+		at, _, known := c.mem.readyAt(now, ahead, aheadNeed, a.need)
+		reserved = !known || at.After(now)
+	}
+	switch {
+	case c.slotsFull(a.kind, ahead):
+		return ReasonConcurrency
+	case reserved:
+		return ReasonBudget
+	}
+	return 0
+}
+
 // earliest returns a time before which an admission asking a, with ahead
 // admissions needing aheadNeed in all before it, surely cannot be
 // admitted, whatever the running queries do when they settle: the

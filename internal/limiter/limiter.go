@@ -100,6 +100,11 @@ type Permit struct {
 	// is on; with the budget off it is the cap the query asked for (0:
 	// none).
 	CapUSD float64
+
+	// WaitedOn is the limit that held the admission last before it was
+	// granted (the one whose freeing admitted it); the zero Reason when
+	// it did not wait, or waited only behind others.
+	WaitedOn Reason
 }
 
 // Stats is a snapshot of a Limiter.
@@ -149,7 +154,7 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 		hook:      hook,
 		budget:    cfg.CostBudgetHourly,
 	}
-	l.pool.New = func() any { return &acquireReq{reply: make(chan acquireResult, 1)} }
+	l.pool.New = func() any { return &acquireReq{reply: make(chan acquireResult, 2)} } // see acquireReq.reply
 	l.timer = l.clock.Timer(time.Hour)
 	l.timer.Stop()
 	if cfg.Store != nil {
@@ -172,7 +177,7 @@ func newLimiter(cfg Config, hook func(message)) (*Limiter, error) {
 // NaN, infinite, under MinCapUSD or over the budget, and a *PanicError if
 // the limiter recovered from an internal panic while the caller waited.
 func (l *Limiter) Acquire(ctx context.Context, capUSD float64) (Permit, error) {
-	return l.wait(ctx, KindQuery, capUSD)
+	return l.Wait(ctx, Request{Kind: KindQuery, CapUSD: capUSD})
 }
 
 // AcquireSession waits for a concurrency slot for a session, which holds
@@ -181,7 +186,7 @@ func (l *Limiter) Acquire(ctx context.Context, capUSD float64) (Permit, error) {
 // neither the pause nor the budget keeps it waiting; it queues with the
 // queries, in arrival order, and fails as Acquire does.
 func (l *Limiter) AcquireSession(ctx context.Context) (Permit, error) {
-	return l.wait(ctx, KindSession, 0)
+	return l.Wait(ctx, Request{Kind: KindSession})
 }
 
 // AcquireTurn waits until a turn of an open session may run: it takes a
@@ -190,18 +195,35 @@ func (l *Limiter) AcquireSession(ctx context.Context) (Permit, error) {
 // first, so a turn never waits behind a query or a session waiting for a
 // slot. It fails as Acquire does.
 func (l *Limiter) AcquireTurn(ctx context.Context, capUSD float64) (Permit, error) {
-	return l.wait(ctx, KindTurn, capUSD)
+	return l.Wait(ctx, Request{Kind: KindTurn, CapUSD: capUSD})
 }
 
-func (l *Limiter) wait(ctx context.Context, kind Kind, capUSD float64) (Permit, error) {
+// Request is one admission to wait for, as Wait takes it.
+type Request struct {
+	Kind   Kind
+	CapUSD float64 // as Acquire's capUSD; a session's is ignored
+	// Queued, when set, is called once in Wait's goroutine if the
+	// admission must wait in the queue, with the limit it waits on (the
+	// zero Reason: only behind others) and how many wait ahead of it. It
+	// must return quickly: the caller's wait goes on after it.
+	Queued func(reason Reason, ahead int)
+}
+
+// Wait waits for the admission req asks for: Acquire, AcquireSession and
+// AcquireTurn are Wait with req's Kind. It fails as Acquire does.
+func (l *Limiter) Wait(ctx context.Context, req Request) (Permit, error) {
 	if err := ctx.Err(); err != nil {
 		return Permit{}, err
+	}
+	capUSD := req.CapUSD
+	if req.Kind == KindSession {
+		capUSD = 0
 	}
 	if err := l.checkCap(capUSD); err != nil {
 		return Permit{}, err
 	}
 	r := l.pool.Get().(*acquireReq)
-	r.capUSD, r.kind = capUSD, kind
+	r.capUSD, r.kind, r.notify = capUSD, req.Kind, req.Queued != nil
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():
@@ -211,21 +233,31 @@ func (l *Limiter) wait(ctx context.Context, kind Kind, capUSD float64) (Permit, 
 		l.pool.Put(r)
 		return Permit{}, ErrClosed
 	}
-	select {
-	case res := <-r.reply:
-		l.pool.Put(r)
-		return res.permit, res.err
-	case <-ctx.Done():
-		// The actor may have granted r meanwhile; cancel undoes that.
-		// r is not pooled again: the actor may still look at it.
-		l.send(&cancelReq{req: r})
-		return Permit{}, ctx.Err()
-	case <-l.done:
+	for {
 		select {
 		case res := <-r.reply:
+			if res.queued {
+				req.Queued(res.reason, res.ahead)
+				continue
+			}
+			l.pool.Put(r)
 			return res.permit, res.err
-		default:
-			return Permit{}, ErrClosed
+		case <-ctx.Done():
+			// The actor may have granted r meanwhile; cancel undoes that.
+			// r is not pooled again: the actor may still look at it.
+			l.send(&cancelReq{req: r})
+			return Permit{}, ctx.Err()
+		case <-l.done:
+			for {
+				select {
+				case res := <-r.reply:
+					if !res.queued {
+						return res.permit, res.err
+					}
+				default:
+					return Permit{}, ErrClosed
+				}
+			}
 		}
 	}
 }

@@ -146,8 +146,21 @@ func (l *Limiter) acquireShared(r *acquireReq, now time.Time) {
 	if l.maxWait > 0 {
 		r.deadline = now.Add(l.maxWait)
 	}
+	// It waits for a round trip in any case; it is told it waits when
+	// it surely does: for a slot, behind others, or while the store said
+	// no one is admitted yet (else when the store refuses it, in result).
+	q := l.queueOf(r.kind)
 	r.state = reqQueued
-	l.queueOf(r.kind).push(r)
+	q.push(r)
+	switch {
+	case l.core.slotsFull(r.kind, q.len-1):
+		r.waitsOn = ReasonConcurrency
+		l.tell(r, q.len-1)
+	case !r.kind.takesTokens():
+	case q.len > 1 || now.Before(l.notBefore):
+		r.waitsOn = l.lastReason // the store's latest refusal
+		l.tell(r, q.len-1)
+	}
 }
 
 // serveShared refuses the waiters whose MaxWait is over, admits the
@@ -166,6 +179,8 @@ func (l *Limiter) serveShared(now time.Time) {
 		l.expireShared(q, now)
 		for r := q.head; r != nil; r = q.head {
 			if l.core.slotsFull(r.kind, 0) {
+				r.waitsOn = ReasonConcurrency
+				l.tell(r, 0)
 				break // a settle serves again
 			}
 			if r.kind.takesTokens() {
@@ -253,6 +268,10 @@ func (l *Limiter) result(res storeResult, now time.Time) {
 		return
 	}
 	l.lastReason, l.waitKnown = d.Reason, d.Known
+	if waiting {
+		r.waitsOn = d.Reason
+		l.tell(r, 0) // the head of its queue
+	}
 	wait := sharedRecheck
 	if d.Known {
 		wait = max(d.Wait, time.Microsecond)

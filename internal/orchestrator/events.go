@@ -1,26 +1,41 @@
 package orchestrator
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/breaker"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/callback"
+	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/limiter"
 	"github.com/c0c8c5bf/claude-agent-sdk-go/internal/protocol"
 )
 
 // Event is one thing the pipeline did, for Config.Observe: a closed set.
 type Event interface{ event() }
 
-// QueryAdmitted: the limiter admitted a query (or a session's turn) after
-// Waited; CapUSD is its reservation.
-type QueryAdmitted struct {
+// QueryQueued: a query (or a session's turn) waits in the limiter's
+// queue, for Limit (a limiter.Reason's name; "none": only behind others),
+// with Ahead waiters before it.
+type QueryQueued struct {
 	ID      uint64
-	Session string // the session's id, when a turn
-	Waited  time.Duration
-	CapUSD  float64
+	Session string
+	Limit   string
+	Ahead   int
 	At      time.Time
+}
+
+// QueryAdmitted: the limiter admitted a query (or a session's turn) after
+// Waited, the last on WaitedOn (a limiter.Reason's name; "none": it did
+// not wait on a limit); CapUSD is its reservation.
+type QueryAdmitted struct {
+	ID       uint64
+	Session  string // the session's id, when a turn
+	Waited   time.Duration
+	WaitedOn string
+	CapUSD   float64
+	At       time.Time
 }
 
 // QueryStarted: the breaker let the admitted query through and its CLI
@@ -73,6 +88,7 @@ type Paused struct {
 	At     time.Time
 }
 
+func (QueryQueued) event()    {}
 func (QueryAdmitted) event()  {}
 func (QueryStarted) event()   {}
 func (QueryRefused) event()   {}
@@ -130,6 +146,18 @@ func (e *events) close() {
 	if e.queue != nil {
 		e.once.Do(func() { close(e.queue) })
 	}
+}
+
+// admit waits for the limiter's admission of query (or turn) id of
+// session, of kind, capped at capUSD; an observer hears when it queues.
+func (o *Orchestrator) admit(ctx context.Context, id uint64, session string, kind limiter.Kind, capUSD float64) (limiter.Permit, error) {
+	req := limiter.Request{Kind: kind, CapUSD: capUSD}
+	if o.events.on() {
+		req.Queued = func(r limiter.Reason, ahead int) {
+			o.events.emit(QueryQueued{ID: id, Session: session, Limit: r.String(), Ahead: ahead, At: o.clock.Now()})
+		}
+	}
+	return o.limiter.Wait(ctx, req)
 }
 
 // breakerReason says why the breaker moved from one state to another.

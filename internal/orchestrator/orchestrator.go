@@ -287,14 +287,14 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		yield(nil, o.refuse(qctx, id, err))
 		return
 	}
-	admission, err := o.limiter.Acquire(qctx, req.MaxBudgetUSD)
+	admission, err := o.admit(qctx, id, "", limiter.KindQuery, req.MaxBudgetUSD)
 	if err != nil {
 		yield(nil, o.refuse(qctx, id, err))
 		return
 	}
 	admitted := o.clock.Now()
 	if o.events.on() {
-		o.events.emit(QueryAdmitted{ID: id, Waited: admitted.Sub(entered), CapUSD: admission.CapUSD, At: admitted})
+		o.events.emit(QueryAdmitted{ID: id, Waited: admitted.Sub(entered), WaitedOn: admission.WaitedOn.String(), CapUSD: admission.CapUSD, At: admitted})
 	}
 	permit, err := o.breaker.Allow(qctx)
 	if err != nil {

@@ -343,7 +343,7 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 	if err := o.breaker.Check(qctx); err != nil {
 		return fail(err)
 	}
-	admission, err := o.limiter.AcquireTurn(qctx, opts.MaxBudgetUSD)
+	admission, err := o.admit(qctx, id, s.SessionID(), limiter.KindTurn, opts.MaxBudgetUSD)
 	if err != nil {
 		return fail(err)
 	}
@@ -354,7 +354,7 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 	}
 	admitted := o.clock.Now()
 	if o.events.on() {
-		o.events.emit(QueryAdmitted{ID: id, Session: s.SessionID(), Waited: admitted.Sub(entered), CapUSD: admission.CapUSD, At: admitted})
+		o.events.emit(QueryAdmitted{ID: id, Session: s.SessionID(), Waited: admitted.Sub(entered), WaitedOn: admission.WaitedOn.String(), CapUSD: admission.CapUSD, At: admitted})
 		o.events.emit(QueryStarted{ID: id, At: admitted})
 	}
 	t := &turnState{

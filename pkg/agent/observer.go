@@ -19,6 +19,10 @@ import (
 // Events carry the query's ID (unique per client; a session's turns each
 // have their own and the session's ID), never its prompt.
 type Observer struct {
+	// QueryQueued: a query or a session's turn found no room and waits
+	// in the limiter's queue (once per query; a query admitted at once
+	// has none).
+	QueryQueued func(QueryQueuedEvent)
 	// QueryAdmitted: the limiter admitted a query or a session's turn.
 	QueryAdmitted func(QueryAdmittedEvent)
 	// QueryStarted: the breaker let it through and its turn goes to the
@@ -46,13 +50,30 @@ type Observer struct {
 	Paused func(PausedEvent)
 }
 
+// QueryQueuedEvent is a query that waits for admission.
+type QueryQueuedEvent struct {
+	QueryID   uint64
+	SessionID string // the session's, for a turn
+	// Limit is what it waits on: first a limit no running query can lift
+	// (LimitMinute, LimitHour, LimitPaused, or LimitBudget for the last
+	// hour's spend), then LimitConcurrency, then LimitBudget for the
+	// budget running queries reserved; LimitNone when it waits only
+	// behind others.
+	Limit Limit
+	Ahead int // waiters before it in the queue
+	At    time.Time
+}
+
 // QueryAdmittedEvent is a query's admission.
 type QueryAdmittedEvent struct {
 	QueryID   uint64
 	SessionID string        // the session's, for a turn ("" before the CLI named it)
 	Waited    time.Duration // in the limiter's queue
-	CapUSD    float64       // its reservation of the budget (0: no cap)
-	At        time.Time
+	// WaitedOn is the limit that held it last, whose freeing admitted it
+	// (as QueryQueuedEvent.Limit); LimitNone when it did not wait.
+	WaitedOn Limit
+	CapUSD   float64 // its reservation of the budget (0: no cap)
+	At       time.Time
 }
 
 // QueryStartedEvent is the start of a query's run.
@@ -128,9 +149,13 @@ func (o *Observer) observe() func(orchestrator.Event) {
 	}
 	return func(ev orchestrator.Event) {
 		switch e := ev.(type) {
+		case orchestrator.QueryQueued:
+			if o.QueryQueued != nil {
+				o.QueryQueued(QueryQueuedEvent{QueryID: e.ID, SessionID: e.Session, Limit: limitNamed(e.Limit), Ahead: e.Ahead, At: e.At})
+			}
 		case orchestrator.QueryAdmitted:
 			if o.QueryAdmitted != nil {
-				o.QueryAdmitted(QueryAdmittedEvent{QueryID: e.ID, SessionID: e.Session, Waited: e.Waited, CapUSD: e.CapUSD, At: e.At})
+				o.QueryAdmitted(QueryAdmittedEvent{QueryID: e.ID, SessionID: e.Session, Waited: e.Waited, WaitedOn: limitNamed(e.WaitedOn), CapUSD: e.CapUSD, At: e.At})
 			}
 		case orchestrator.QueryStarted:
 			if o.QueryStarted != nil {
@@ -162,5 +187,60 @@ func (o *Observer) observe() func(orchestrator.Event) {
 				o.Paused(PausedEvent{Until: e.Until, Signal: e.Signal, At: e.At})
 			}
 		}
+	}
+}
+
+// MultiObserver returns an Observer that passes each event to every
+// observer given, in their order (nil ones are skipped): the OpenTelemetry
+// adapter beside callbacks of your own, say. When one callback panics the
+// others are still called for that event, and the panic is then recovered
+// and logged as any observer's. Trace joins the entries each returns (a
+// panic in one leaves the query with none).
+func MultiObserver(observers ...*Observer) *Observer {
+	var m Observer
+	var traces []func(context.Context, uint64) []string
+	for _, o := range observers {
+		if o == nil {
+			continue
+		}
+		m.QueryQueued = join(m.QueryQueued, o.QueryQueued)
+		m.QueryAdmitted = join(m.QueryAdmitted, o.QueryAdmitted)
+		m.QueryStarted = join(m.QueryStarted, o.QueryStarted)
+		m.QueryRefused = join(m.QueryRefused, o.QueryRefused)
+		m.QueryFinished = join(m.QueryFinished, o.QueryFinished)
+		m.BreakerChanged = join(m.BreakerChanged, o.BreakerChanged)
+		m.Paused = join(m.Paused, o.Paused)
+		if o.Trace != nil {
+			traces = append(traces, o.Trace)
+		}
+	}
+	switch len(traces) {
+	case 0:
+	case 1:
+		m.Trace = traces[0]
+	default:
+		m.Trace = func(ctx context.Context, id uint64) []string {
+			var env []string
+			for _, t := range traces {
+				env = append(env, t(ctx, id)...)
+			}
+			return env
+		}
+	}
+	return &m
+}
+
+// join returns a callback calling a then b (either may be nil); b is
+// called even when a panics.
+func join[E any](a, b func(E)) func(E) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(e E) {
+		defer b(e)
+		a(e)
 	}
 }

@@ -31,6 +31,7 @@ func (r *recorder) add(ev any) {
 
 func (r *recorder) observer() *agent.Observer {
 	return &agent.Observer{
+		QueryQueued:    func(e agent.QueryQueuedEvent) { r.add(e) },
 		QueryAdmitted:  func(e agent.QueryAdmittedEvent) { r.add(e) },
 		QueryStarted:   func(e agent.QueryStartedEvent) { r.add(e) },
 		QueryRefused:   func(e agent.QueryRefusedEvent) { r.add(e) },
@@ -51,6 +52,8 @@ func (r *recorder) kinds() []string {
 	var out []string
 	for _, ev := range r.events() {
 		switch e := ev.(type) {
+		case agent.QueryQueuedEvent:
+			out = append(out, fmt.Sprintf("queued %d %s", e.QueryID, e.Limit))
 		case agent.QueryAdmittedEvent:
 			out = append(out, fmt.Sprintf("admitted %d", e.QueryID))
 		case agent.QueryStartedEvent:
@@ -141,6 +144,77 @@ func TestObserverSeesEveryEventInOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[agent.Limit]int64{agent.LimitCircuit: 1}, c.Stats().Refusals)
+}
+
+// A query that must wait is seen queued, with the limit it waits on and
+// those ahead, then admitted with how long it waited and on what.
+func TestObserverSeesQueriesWait(t *testing.T) {
+	var rec recorder
+	c, mock := newClient(t, func(cfg *agent.Config) {
+		cfg.Observer = rec.observer()
+		cfg.RateLimit.QueriesPerMinute = 1
+	})
+	_, err := c.Run(t.Context(), "one", play(fakecli.Success("ok", 0)))
+	require.NoError(t, err)
+	done := make(chan error, 2)
+	for _, p := range []string{"two", "three"} {
+		go func() {
+			_, err := c.Run(t.Context(), p, play(fakecli.Success("ok", 0)))
+			done <- err
+		}()
+		n := len(rec.kinds())
+		waitFor(t, "the query queued", func() bool { return len(rec.kinds()) > n })
+	}
+	mock.Add(time.Minute)
+	require.NoError(t, <-done)
+	mock.Add(time.Minute)
+	require.NoError(t, <-done)
+	require.NoError(t, c.Close())
+
+	kinds := rec.kinds()
+	assert.Equal(t, []string{"admitted 1", "started 1", "finished 1 success", "queued 2 minute", "queued 3 minute", "admitted 2"}, kinds[:6])
+	var queued []agent.QueryQueuedEvent
+	var admitted []agent.QueryAdmittedEvent
+	for _, ev := range rec.events() {
+		switch e := ev.(type) {
+		case agent.QueryQueuedEvent:
+			queued = append(queued, e)
+		case agent.QueryAdmittedEvent:
+			admitted = append(admitted, e)
+		}
+	}
+	require.Len(t, queued, 2)
+	assert.Equal(t, []int{0, 1}, []int{queued[0].Ahead, queued[1].Ahead}, "those ahead in the queue")
+	require.Len(t, admitted, 3)
+	assert.Equal(t, agent.LimitNone, admitted[0].WaitedOn, "the first did not wait")
+	assert.Zero(t, admitted[0].Waited)
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute} {
+		assert.Equal(t, agent.LimitMinute, admitted[i+1].WaitedOn)
+		assert.Equal(t, want, admitted[i+1].Waited, "query %d's wait", admitted[i+1].QueryID)
+	}
+}
+
+// MultiObserver passes every event to each observer, in order, even
+// when one of them panics; Trace joins their entries.
+func TestMultiObserver(t *testing.T) {
+	var first, second recorder
+	panicky := first.observer()
+	panicky.QueryFinished = func(agent.QueryFinishedEvent) { panic("observer bug") }
+	panicky.Trace = func(context.Context, uint64) []string { return []string{"A=1"} }
+	other := second.observer()
+	other.Trace = func(context.Context, uint64) []string { return []string{"B=2"} }
+	c, _ := newClient(t, func(cfg *agent.Config) { cfg.Observer = agent.MultiObserver(panicky, nil, other) })
+	path := filepath.Join(t.TempDir(), "record.json")
+	_, err := c.Run(t.Context(), "one", play(append(fakecli.Script{fakecli.Record(path, "A", "B")}, fakecli.Success("ok", 0)...)))
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+
+	assert.Equal(t, []string{"admitted 1", "started 1"}, first.kinds())
+	assert.Equal(t, []string{"admitted 1", "started 1", "finished 1 success"}, second.kinds(), "the second observer missed an event")
+	assert.Equal(t, int64(1), c.Stats().Callbacks.Panics)
+	got := readRecord(t, path).Env
+	assert.Equal(t, "1", got["A"])
+	assert.Equal(t, "2", got["B"])
 }
 
 func indexOf(list []string, s string) int {

@@ -27,12 +27,13 @@ func TestBurstOutageAndBudget(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
 
-	// The burst: 4 queries at once, 0.10 USD each.
-	burst, _ := r.newClient(t, nil)
+	// The burst: 4 queries at once, 0.10 USD each, 2 at a time: 2 wait
+	// for a slot (the first two take 200 ms).
+	burst, _ := r.newClient(t, func(cfg *agent.Config) { cfg.MaxConcurrent = 2 })
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			_, err := burst.Run(ctx, "hello", play(fakecli.Success("ok", 0.10)))
+			_, err := burst.Run(ctx, "hello", play(append(fakecli.Script{fakecli.Sleep(200 * time.Millisecond)}, fakecli.Success("ok", 0.10)...)))
 			assert.NoError(t, err)
 		})
 	}
@@ -135,7 +136,8 @@ func TestBurstOutageAndBudget(t *testing.T) {
 	histogram("gen_ai.client.operation.duration", 1, -1, append(genAI, "error.type=529")...)
 	histogram("gen_ai.client.token.usage", 6, 6*12, append(genAI, "gen_ai.token.type=input")...)
 	histogram("gen_ai.client.token.usage", 6, 6*6, append(genAI, "gen_ai.token.type=output")...)
-	histogram("claude_agent.limiter.wait", 7, -1) // the admitted: 4, the slow, the 529, the pricey
+	histogram("claude_agent.limiter.wait", 5, 0, "claude_agent.limit=none") // the admitted at once: 2, the slow, the 529, the pricey
+	histogram("claude_agent.limiter.wait", 2, -1, "claude_agent.limit=concurrency")
 	for _, name := range []string{"claude_agent.queries", "gen_ai.client.operation.duration", "gen_ai.client.token.usage", "claude_agent.refusals"} {
 		for _, p := range points(rm, name) {
 			for _, kv := range p.attrs.ToSlice() {
@@ -162,7 +164,7 @@ func TestBurstOutageAndBudget(t *testing.T) {
 	scraped("claude_agent_breaker_transitions_total", 1, `claude_agent_breaker_from="closed"`, `claude_agent_breaker_to="open"`)
 	scraped("gen_ai_client_operation_duration_seconds_count", 6, `gen_ai_request_model="`+fakecli.Model+`"`, `gen_ai_provider_name="anthropic"`)
 	scraped("gen_ai_client_token_usage_sum", 6*12, `gen_ai_token_type="input"`)
-	scraped("claude_agent_limiter_wait_seconds_count", 7)
+	scraped("claude_agent_limiter_wait_seconds_count", 2, `claude_agent_limit="concurrency"`)
 	_, ok = value(samples, "claude_agent_budget_spent_usd")
 	assert.False(t, ok, "the gauges are gone with their client")
 	for _, s := range samples {
@@ -174,6 +176,7 @@ func TestBurstOutageAndBudget(t *testing.T) {
 	spans := r.spans.Ended()
 	require.Len(t, spans, 9, "4 + 3 + 2 queries")
 	var refusedCircuit, refusedBudget, failed, slowSpan sdktrace.ReadOnlySpan
+	var queued int
 	for _, s := range spans {
 		assert.Equal(t, "invoke_agent claude", s.Name())
 		assert.Equal(t, "client", s.SpanKind().String())
@@ -189,15 +192,23 @@ func TestBurstOutageAndBudget(t *testing.T) {
 		case attrs["error.type"] == "529":
 			failed = s
 		case attrs["claude_agent.outcome"] == "success":
-			assert.Equal(t, []string{"claude_agent.admitted", "claude_agent.started"}, eventNames(s)[:2])
+			names := eventNames(s)
+			if names[0] == "claude_agent.queued" {
+				queued++
+				assert.Equal(t, "concurrency", attrOf(s.Events()[0].Attributes, "claude_agent.limit"))
+				assert.Equal(t, "concurrency", attrOf(s.Events()[1].Attributes, "claude_agent.limit"), "the limit it waited on")
+				names = names[1:]
+			}
+			assert.Equal(t, []string{"claude_agent.admitted", "claude_agent.started"}, names[:2])
 			assert.Equal(t, fakecli.Model, attrs["gen_ai.request.model"])
 			assert.Equal(t, "12", attrs["gen_ai.usage.input_tokens"])
 			assert.Equal(t, "false", attrs["claude_agent.warm"])
-			if len(s.Events()) > 2 {
+			if len(names) > 2 {
 				slowSpan = s
 			}
 		}
 	}
+	assert.Equal(t, 2, queued, "the spans of the two queries that waited for a slot")
 	require.NotNil(t, refusedCircuit, "the circuit's refusal")
 	assert.Equal(t, codes.Error, refusedCircuit.Status().Code)
 	// Before it, the breaker's change, if it was delivered while the span

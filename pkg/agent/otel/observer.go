@@ -46,7 +46,9 @@ const (
 	attrUntil         = attribute.Key("claude_agent.pause.until")
 	attrSignal        = attribute.Key("claude_agent.pause.signal")
 	attrAbandoned     = attribute.Key("claude_agent.abandoned")
+	attrAhead         = attribute.Key("claude_agent.queue.ahead")
 	outcomeUncounted  = "uncounted"
+	eventQueued       = "claude_agent.queued"
 	eventAdmitted     = "claude_agent.admitted"
 	eventStarted      = "claude_agent.started"
 	eventRefused      = "claude_agent.refused"
@@ -103,7 +105,7 @@ func NewObserver(opts ...Option) (*agent.Observer, error) {
 	a.refusals, errs[4] = meter.Int64Counter("claude_agent.refusals", metric.WithUnit("{query}"),
 		metric.WithDescription("Queries refused before they ran, by the limit that refused them."))
 	a.wait, errs[5] = meter.Float64Histogram("claude_agent.limiter.wait", metric.WithUnit("s"),
-		metric.WithDescription("Time an admitted query waited in the rate limiter's queue."),
+		metric.WithDescription("Time an admitted query waited in the rate limiter's queue, by the limit it waited on last (none: it did not wait)."),
 		metric.WithExplicitBucketBoundaries(0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
 	a.cost, errs[6] = meter.Float64Counter("claude_agent.cost.usd", metric.WithUnit("{USD}"),
 		metric.WithDescription("USD charged to the budget, estimated or from the CLI's result."))
@@ -113,6 +115,7 @@ func NewObserver(opts ...Option) (*agent.Observer, error) {
 		metric.WithDescription("Pauses of admission an API rate signal imposed."))
 	return &agent.Observer{
 		Trace:          a.trace,
+		QueryQueued:    a.queued,
 		QueryAdmitted:  a.admitted,
 		QueryStarted:   a.started,
 		QueryRefused:   a.refused,
@@ -152,11 +155,19 @@ func (a *adapter) trace(ctx context.Context, id uint64) []string {
 	return env
 }
 
+func (a *adapter) queued(e agent.QueryQueuedEvent) {
+	if span := a.spans.get(e.QueryID); span != nil {
+		span.AddEvent(eventQueued, trace.WithTimestamp(e.At), trace.WithAttributes(
+			attrLimit.String(e.Limit.String()), attrAhead.Int(e.Ahead)))
+	}
+}
+
 func (a *adapter) admitted(e agent.QueryAdmittedEvent) {
 	span := a.spans.get(e.QueryID)
-	a.wait.Record(spanContext(span), e.Waited.Seconds())
+	limit := attrLimit.String(e.WaitedOn.String())
+	a.wait.Record(spanContext(span), e.Waited.Seconds(), metric.WithAttributes(limit))
 	if span != nil {
-		attrs := []attribute.KeyValue{attrWait.Float64(e.Waited.Seconds())}
+		attrs := []attribute.KeyValue{attrWait.Float64(e.Waited.Seconds()), limit}
 		if e.CapUSD > 0 {
 			attrs = append(attrs, attrCap.Float64(e.CapUSD))
 		}

@@ -1,0 +1,169 @@
+package limiter
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// queuedNotice is one call of Request.Queued.
+type queuedNotice struct {
+	reason Reason
+	ahead  int
+}
+
+// waiter is one Wait run in the background with a Queued callback.
+type waiter struct {
+	mu      sync.Mutex
+	notices []queuedNotice
+	done    chan result
+}
+
+// goWaitTold runs Wait(req) in a goroutine that records its Queued notices,
+// and waits until it blocks (or returns).
+func goWaitTold(ctx context.Context, l *Limiter, kind Kind) *waiter {
+	w := &waiter{done: make(chan result, 1)}
+	go func() {
+		p, err := l.Wait(ctx, Request{Kind: kind, Queued: func(r Reason, ahead int) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.notices = append(w.notices, queuedNotice{r, ahead})
+		}})
+		w.done <- result{permit: p, err: err, at: time.Now()}
+	}()
+	synctest.Wait()
+	return w
+}
+
+func (w *waiter) queued() []queuedNotice {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]queuedNotice(nil), w.notices...)
+}
+
+// sharedMem is the in-memory store used as a shared one, so that the
+// actor's shared-store path runs (the worker, the round trips).
+type sharedMem struct{ *memStore }
+
+func (sharedMem) Changes() <-chan struct{} { return nil }
+func (sharedMem) Close() error             { return nil }
+
+// A query that waits is told so once, with the limit it waits on and how
+// many wait ahead of it, and its permit names the limit that held it
+// last; one admitted at once is told nothing and its permit names none.
+func TestWaitTellsTheLimitItWaitsOn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		shared  bool
+		hold    int                               // queries admitted first, held by the test
+		kind    Kind                              // of the waiters
+		waiters int                               //
+		before  func(t *testing.T, l *Limiter)    // before the waiters come
+		free    func(l *Limiter, held []Permit)   // what lets the waiters in
+		queued  []queuedNotice                    // each waiter's notice
+		waited  Reason                            // the permits' WaitedOn
+		after   time.Duration                     // when the first waiter is admitted
+		extra   func(t *testing.T, held []Permit) // more checks
+	}{
+		{
+			name: "minute window", cfg: onlyMinute(2), hold: 2, kind: KindQuery, waiters: 2,
+			queued: []queuedNotice{{ReasonMinute, 0}, {ReasonMinute, 1}}, waited: ReasonMinute, after: 30 * time.Second,
+		},
+		{
+			name: "minute window, shared store", cfg: onlyMinute(2), shared: true, hold: 2, kind: KindQuery, waiters: 2,
+			queued: []queuedNotice{{ReasonMinute, 0}, {ReasonMinute, 1}}, // the first when the store refused it, the second behind it
+			waited: ReasonMinute, after: 30 * time.Second,
+		},
+		{
+			name: "concurrency", cfg: Config{QueriesPerMinute: 2, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: 1, MaxQueued: Unlimited},
+			hold: 1, kind: KindQuery, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 0) },
+			queued: []queuedNotice{{ReasonConcurrency, 0}}, waited: ReasonConcurrency,
+		},
+		{
+			name: "concurrency, shared store", cfg: Config{QueriesPerMinute: 2, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: 1, MaxQueued: Unlimited},
+			shared: true, hold: 1, kind: KindQuery, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 0) },
+			queued: []queuedNotice{{ReasonConcurrency, 0}}, waited: ReasonConcurrency,
+		},
+		{
+			name: "a session waits for a slot", cfg: Config{QueriesPerMinute: 2, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: 1, MaxQueued: Unlimited},
+			hold: 1, kind: KindSession, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 0) },
+			queued: []queuedNotice{{ReasonConcurrency, 0}}, waited: ReasonConcurrency,
+		},
+		{
+			name: "the window before the slot", cfg: Config{QueriesPerMinute: 1, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited, MaxConcurrent: 1, MaxQueued: Unlimited},
+			hold: 1, kind: KindQuery, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 0) },
+			queued: []queuedNotice{{ReasonMinute, 0}}, waited: ReasonMinute, after: time.Minute,
+		},
+		{
+			// What holds it too (the budget its running peer reserved) is
+			// freed by the same settle: the slot is named.
+			name: "the slot before the reserved budget", cfg: Config{QueriesPerMinute: 100, QueriesPerHour: Unlimited, CostBudgetHourly: 1, QueryBudget: 1, MaxConcurrent: 1, MaxQueued: Unlimited},
+			hold: 1, kind: KindQuery, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 0.5) },
+			queued: []queuedNotice{{ReasonConcurrency, 0}}, waited: ReasonConcurrency,
+		},
+		{
+			name: "pause", cfg: onlyMinute(100), kind: KindTurn, waiters: 1,
+			before: func(t *testing.T, l *Limiter) { l.Pause(time.Now().Add(5 * time.Second)) },
+			queued: []queuedNotice{{ReasonPaused, 0}}, waited: ReasonPaused, after: 5 * time.Second,
+		},
+		{
+			// The reservation holds the budget (only a settle frees it),
+			// then the spend does (it rolls off in an hour).
+			name: "budget", cfg: Config{QueriesPerMinute: 100, QueriesPerHour: Unlimited, CostBudgetHourly: 1, QueryBudget: 1, MaxConcurrent: Unlimited, MaxQueued: Unlimited},
+			hold: 1, kind: KindQuery, waiters: 1,
+			free:   func(l *Limiter, held []Permit) { l.Settle(held[0], 1) },
+			queued: []queuedNotice{{ReasonBudget, 0}}, waited: ReasonBudget, after: time.Hour,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := tc.cfg
+				if tc.shared {
+					cfg.Store = sharedMem{newMemStore(Limits{PerMinute: cfg.QueriesPerMinute, PerHour: cfg.QueriesPerHour, Budget: cfg.CostBudgetHourly})}
+				}
+				l := newTestLimiter(t, cfg)
+				ctx := t.Context()
+				start := time.Now()
+				var held []Permit
+				for range tc.hold {
+					w := goWaitTold(ctx, l, KindQuery)
+					r := returned(t, w.done)
+					require.NoError(t, r.err)
+					assert.Empty(t, w.queued(), "a query admitted at once was told it waits")
+					assert.Zero(t, r.permit.WaitedOn, "a query admitted at once waited on %v", r.permit.WaitedOn)
+					held = append(held, r.permit)
+				}
+				if tc.before != nil {
+					tc.before(t, l)
+				}
+				var ws []*waiter
+				for range tc.waiters {
+					ws = append(ws, goWaitTold(ctx, l, tc.kind))
+				}
+				for i, w := range ws {
+					pending(t, w.done)
+					assert.Equal(t, []queuedNotice{tc.queued[i]}, w.queued(), "waiter %d's notice", i)
+				}
+				if tc.free != nil {
+					tc.free(l, held)
+				}
+				r := <-ws[0].done
+				require.NoError(t, r.err)
+				assert.Equal(t, tc.waited, r.permit.WaitedOn)
+				assert.Equal(t, tc.after, r.at.Sub(start), "when the first waiter was admitted")
+				assert.Len(t, ws[0].queued(), 1, "a waiter is told once")
+			})
+		})
+	}
+}
