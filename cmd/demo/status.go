@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
 )
 
 // How often the status line is redrawn on a terminal, and printed
