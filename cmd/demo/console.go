@@ -26,6 +26,7 @@ type event struct {
 	Start      string  `json:"start,omitempty"`     // warm phases' done: cold, warm spare or reused
 	LatencyS   float64 `json:"latency_s,omitempty"` // warm phases' done: the query's time, in seconds
 	Pid        int     `json:"pid,omitempty"`       // warm phases' done: the simulated CLI's pid
+	URL        string  `json:"url,omitempty"`       // metrics: where they are served
 	Message    string  `json:"message"`
 }
 

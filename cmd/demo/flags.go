@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +25,7 @@ type options struct {
 	real             bool
 	prompt           string
 	scale            float64 // multiplies every simulated wait; hidden, for tests
+	metrics          string  // address to serve Prometheus metrics on; "" off
 }
 
 // scenarioNames are the values --scenario accepts, in the order of "all".
@@ -76,6 +79,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print events as JSON lines and the summary as a final JSON object, for scripts")
 	fs.BoolVar(&o.real, "real", false, "send --queries copies of --prompt to the real claude CLI under the same limits, then 2 more one after the other to show a cold start and a warm spare (found on $CLAUDE_CLI_PATH, PATH or the usual install places; needs ANTHROPIC_API_KEY or a login; costs real money)")
 	fs.StringVar(&o.prompt, "prompt", "Say hello in five words.", "the prompt sent with --real")
+	fs.StringVar(&o.metrics, "metrics", "", "serve the clients' metrics for Prometheus at http://ADDR/metrics while the demo runs, e.g. :9464 (pkg/agent/otel/prom)")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every simulated latency, pause and open timeout by this (for tests)")
 
 	if err := fs.Parse(args); err != nil {
@@ -126,10 +130,22 @@ func (o options) validate() error {
 		return fmt.Errorf("--scale must be in (0, 100], got %v", o.scale)
 	case !slices.Contains(scenarioNames, o.scenario):
 		return fmt.Errorf("--scenario must be one of %s, got %q", strings.Join(scenarioNames, ", "), o.scenario)
+	case o.metrics != "" && !validAddr(o.metrics):
+		return fmt.Errorf("--metrics must be an address to listen on, as host:port or :port, got %q", o.metrics)
 	case o.real && strings.TrimSpace(o.prompt) == "":
 		return errors.New("--prompt must not be empty")
 	}
 	return nil
+}
+
+// validAddr reports whether addr is host:port with a numeric port.
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // scaled is d multiplied by --scale.

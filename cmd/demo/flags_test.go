@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -34,6 +35,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"burst"}, `unexpected argument "burst"`},
 		{[]string{"--real", "--scenario", "outage"}, "--scenario does not apply to --real"},
 		{[]string{"--real", "--prompt", " "}, "--prompt must not be empty"},
+		{[]string{"--metrics", "9464"}, `--metrics must be an address to listen on, as host:port or :port, got "9464"`},
+		{[]string{"--metrics", ":http"}, `--metrics must be an address to listen on`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			code, out, stderr := runDemo(t, t.Context(), tc.args...)
@@ -51,7 +54,7 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Empty(t, stderr)
 	for _, flag := range []string{"--queries", "--concurrency", "--rpm", "--rph", "--budget", "--failure-threshold",
-		"--open-timeout", "--scenario", "--json", "--real", "--prompt"} {
+		"--open-timeout", "--scenario", "--json", "--real", "--prompt", "--metrics"} {
 		assert.Regexp(t, "\n  "+flag+"[ \n]", out)
 	}
 	for _, scenario := range scenarioNames {
@@ -62,6 +65,17 @@ func TestHelp(t *testing.T) {
 	for _, line := range lines(out) {
 		assert.LessOrEqual(t, len(line), 80, "a --help line is wider than a terminal: %q", line)
 	}
+}
+
+// An address --metrics cannot listen on is an error before anything runs.
+func TestMetricsAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	code, out, stderr := runDemo(t, t.Context(), "--metrics", ln.Addr().String())
+	assert.Equal(t, exitError, code)
+	assert.Empty(t, out, "it ran anyway")
+	assert.Contains(t, stderr, "demo: --metrics: listen tcp "+ln.Addr().String())
 }
 
 // The defaults: a burst of rpm+4 (3 with --real), nothing scaled.

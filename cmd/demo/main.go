@@ -7,7 +7,8 @@
 //
 // The files follow the ideas: scenario.go (the phases), simulated.go (the
 // simulated CLI's scripts), query.go (one query and its outcome),
-// status.go (the events and status line read off Client.Stats),
+// events.go (the event lines, from the client's Observer), status.go
+// (the status line, a Client.Stats snapshot), metrics.go (--metrics),
 // console.go (text, terminal or JSON output), summary.go (the final
 // table), warm.go (the warm phases: cold starts against spares and
 // reuse), real.go (--real, the real CLI).
@@ -61,6 +62,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	d := &demo{opts: opts, out: newConsole(stdout, opts.json), tally: newTally(), start: time.Now()}
+	if opts.metrics != "" {
+		if d.metrics, err = startMetrics(opts.metrics); err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return exitError
+		}
+		defer func() {
+			if err := d.metrics.close(); err != nil {
+				fmt.Fprintf(stderr, "demo: metrics: %v\n", err)
+			}
+		}()
+		d.out.event(event{T: d.since(time.Now()), Phase: "demo", Kind: "metrics", URL: d.metrics.url,
+			Message: "Prometheus metrics at " + d.metrics.url + " while the demo runs"})
+	}
 	if opts.real {
 		if code, ok := checkReal(stderr); !ok {
 			return code

@@ -20,6 +20,7 @@ type demo struct {
 	tally   *tally
 	start   time.Time
 	nextID  atomic.Int64
+	metrics *metrics // with --metrics; nil otherwise
 }
 
 // since is t in seconds since the demo started.
@@ -139,12 +140,22 @@ func (d *demo) runPhase(ctx context.Context, p phase) error {
 	s := &stage{d: d, name: p.name, verbose: p.verbose}
 	s.events = newListener(s)
 	cfg.Observer = s.events.observer()
+	if d.metrics != nil {
+		cfg.Observer = agent.MultiObserver(cfg.Observer, d.metrics.obs)
+	}
 	client, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer client.Close() // before the listener's last events are printed
+	defer client.Close() // delivers the events still queued
 	s.client = client
+	if d.metrics != nil {
+		unregister, err := d.metrics.observe(client)
+		if err != nil {
+			return err
+		}
+		defer unregister()
+	}
 	s.say("phase", "%s", p.intro(d))
 	stop := s.watch()
 	defer stop()

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,8 +37,6 @@ func TestScenarioAllText(t *testing.T) {
 	assert.NotContains(t, out, "\r", "plain output redrew a line in place")
 
 	for _, want := range []string{
-		"the minute window is empty: query 61 waits in line (FIFO)",
-		"a token refilled: query 61 admitted after ",
 		"closed -> open: 3 failures in a row (consecutive failures reached the threshold)",
 		"half-open -> open: a probe failed",
 		"half-open -> closed: the probes succeeded",
@@ -49,6 +51,10 @@ func TestScenarioAllText(t *testing.T) {
 	} {
 		assert.Contains(t, out, want)
 	}
+	// Which query waits depends on the order the burst's goroutines reach
+	// the limiter.
+	assert.Regexp(t, `burst   rate     the minute window is empty: query \d+ waits in line \(FIFO\), one more token every 1s\n`, out)
+	assert.Regexp(t, `burst   rate     a token refilled: query \d+ admitted after \S+ in line, 0 still wait for a token\n`, out)
 	assert.Regexp(t, `(?m)^ +[0-9.]+s  burst   status   breaker closed +tokens [0-9.]+/min`, out, "no status line")
 	// How each warm phase's query started, as its done line says it.
 	for phase, starts := range map[string][]string{
@@ -94,10 +100,28 @@ func TestScenarioAllText(t *testing.T) {
 }
 
 // --json prints one JSON object a line: every event, then the summary,
-// whose numbers agree with the events.
+// whose numbers agree with the events. With --metrics, a scrape as the
+// warm phase begins (after the burst, the outage, the pause and the
+// budget) finds their series with the same numbers.
 func TestScenarioAllJSON(t *testing.T) {
-	code, out, stderr := runDemo(t, t.Context(), append([]string{"--json"}, fast...)...)
-	require.Equal(t, 0, code, "stderr: %s\nstdout:\n%s", stderr, out)
+	var stdout, stderr lockedBuffer
+	var url string
+	var scraped map[string]*dto.MetricFamily
+	stdout.onWrite = func(p []byte) {
+		var e event
+		if json.Unmarshal(p, &e) != nil {
+			return
+		}
+		switch {
+		case e.Kind == "metrics":
+			url = e.URL
+		case e.Kind == "phase" && e.Phase == "warm" && url != "":
+			scraped = scrape(t, url) // the demo waits: it is writing this line
+		}
+	}
+	code := run(t.Context(), append([]string{"--json", "--metrics", "127.0.0.1:0"}, fast...), &stdout, &stderr)
+	out := stdout.String()
+	require.Equal(t, 0, code, "stderr: %s\nstdout:\n%s", stderr.String(), out)
 
 	var events []event
 	var sum summary
@@ -125,6 +149,8 @@ func TestScenarioAllJSON(t *testing.T) {
 	}
 	assert.Empty(t, byKind["status"], "status lines in JSON output")
 	assert.Len(t, byKind["phase"], 6)
+	require.Len(t, byKind["metrics"], 1)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/metrics$`, byKind["metrics"][0].URL)
 	assert.NotEmpty(t, byKind["rate"], "no rate-limited wait")
 	require.NotEmpty(t, byKind["pause"], "no pause")
 	// Nothing of the pause phase finishes before the pause ends: the
@@ -205,6 +231,80 @@ func TestScenarioAllJSON(t *testing.T) {
 	assert.Equal(t, 1, sum.Rate.Waited)
 	// The four budget queries spend the budget; every other one costs $0.002.
 	assert.InDelta(t, 1+0.002*float64(sum.Completed-4), sum.CostUSD, 1e-6)
+
+	// The scrape, before the warm phases' 6 queries.
+	require.NotNil(t, scraped, "no scrape as the warm phase began")
+	metric := func(name string, labels ...string) float64 {
+		t.Helper()
+		v, ok := sample(scraped, name, labels...)
+		assert.True(t, ok, "no %s%v in the scrape", name, labels)
+		return v
+	}
+	assert.Equal(t, float64(sum.Completed-6), metric("claude_agent_queries_total", "claude_agent_outcome=success"))
+	assert.Equal(t, float64(sum.Failed), metric("claude_agent_queries_total", "claude_agent_outcome=failure", "error_type=529"))
+	assert.Equal(t, float64(sum.Refused["circuit"]), metric("claude_agent_refusals_total", "claude_agent_limit=circuit"))
+	assert.Equal(t, 2.0, metric("claude_agent_refusals_total", "claude_agent_limit=budget"))
+	assert.Equal(t, 1.0, metric("claude_agent_limiter_wait_seconds", "claude_agent_limit=minute"), "the one query that waited for a token")
+	assert.Equal(t, 2.0, metric("claude_agent_breaker_transitions_total", "claude_agent_breaker_from=open", "claude_agent_breaker_to=half-open"))
+	assert.Equal(t, 1.0, metric("claude_agent_breaker_transitions_total", "claude_agent_breaker_from=half-open", "claude_agent_breaker_to=closed"))
+	assert.Equal(t, 1.0, metric("claude_agent_pauses_total"))
+	assert.InDelta(t, 1+0.002*float64(sum.Completed-6-4), metric("claude_agent_cost_usd_total", "claude_agent_cost_estimated=false"), 1e-6)
+	assert.Equal(t, 1.0, metric("claude_agent_breaker_state", "claude_agent_breaker_state=closed"), "the warm phase's client is registered")
+	for name, fam := range scraped {
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				assert.NotContains(t, []string{"session_id", "claude_agent_query_id", "gen_ai_conversation_id"}, l.GetName(), "%s: a high-cardinality label", name)
+			}
+		}
+	}
+}
+
+// scrape gets url and parses the Prometheus text it serves.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return fams
+}
+
+// sample is the value of the series of name whose labels include each of
+// labels ("key=value"): a counter's or gauge's value, a histogram's count;
+// summed when several series match.
+func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	fam, ok := fams[name]
+	if !ok {
+		return 0, false
+	}
+	var sum float64
+	found := false
+next:
+	for _, m := range fam.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for _, kv := range labels {
+			k, v, _ := strings.Cut(kv, "=")
+			if have[k] != v {
+				continue next
+			}
+		}
+		found = true
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum, found
 }
 
 // Interrupting the demo stops it at once: every query it started ends,
