@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,6 +159,21 @@ func (o *Orchestrator) admit(ctx context.Context, id uint64, session string, kin
 		}
 	}
 	return o.limiter.Wait(ctx, req)
+}
+
+// admitted reports the admission of query id of session, which entered
+// at entered, and returns its time: a QueryAdmitted event, and a debug
+// line when it waited.
+func (o *Orchestrator) admitted(id uint64, session string, entered time.Time, p limiter.Permit) time.Time {
+	now := o.clock.Now()
+	waited := now.Sub(entered)
+	if p.WaitedOn != 0 && o.log.Enabled(context.TODO(), slog.LevelDebug) { // no context here; the args would allocate
+		o.log.Debug("query admitted after waiting", "query_id", id, "session_id", session, "waited", waited, "waited_on", p.WaitedOn.String())
+	}
+	if o.events.on() {
+		o.events.emit(QueryAdmitted{ID: id, Session: session, Waited: waited, WaitedOn: p.WaitedOn.String(), CapUSD: p.CapUSD, At: now})
+	}
+	return now
 }
 
 // breakerReason says why the breaker moved from one state to another.

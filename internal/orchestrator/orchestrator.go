@@ -292,10 +292,7 @@ func (o *Orchestrator) run(ctx context.Context, req cli.Request, yield func(prot
 		yield(nil, o.refuse(qctx, id, err))
 		return
 	}
-	admitted := o.clock.Now()
-	if o.events.on() {
-		o.events.emit(QueryAdmitted{ID: id, Waited: admitted.Sub(entered), WaitedOn: admission.WaitedOn.String(), CapUSD: admission.CapUSD, At: admitted})
-	}
+	admitted := o.admitted(id, "", entered, admission)
 	permit, err := o.breaker.Allow(qctx)
 	if err != nil {
 		o.limiter.Release(admission) // nothing ran: give its tokens back

@@ -352,9 +352,8 @@ func (s *Session) admit(ctx context.Context, opts TurnOptions) (*turnState, erro
 		o.limiter.Release(admission)
 		return fail(err)
 	}
-	admitted := o.clock.Now()
+	admitted := o.admitted(id, s.SessionID(), entered, admission)
 	if o.events.on() {
-		o.events.emit(QueryAdmitted{ID: id, Session: s.SessionID(), Waited: admitted.Sub(entered), WaitedOn: admission.WaitedOn.String(), CapUSD: admission.CapUSD, At: admitted})
 		o.events.emit(QueryStarted{ID: id, At: admitted})
 	}
 	t := &turnState{

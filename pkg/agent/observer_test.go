@@ -147,12 +147,15 @@ func TestObserverSeesEveryEventInOrder(t *testing.T) {
 }
 
 // A query that must wait is seen queued, with the limit it waits on and
-// those ahead, then admitted with how long it waited and on what.
+// those ahead, then admitted with how long it waited and on what; the
+// debug log says so too.
 func TestObserverSeesQueriesWait(t *testing.T) {
 	var rec recorder
+	var logs syncBuffer
 	c, mock := newClient(t, func(cfg *agent.Config) {
 		cfg.Observer = rec.observer()
 		cfg.RateLimit.QueriesPerMinute = 1
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	_, err := c.Run(t.Context(), "one", play(fakecli.Success("ok", 0)))
 	require.NoError(t, err)
@@ -192,6 +195,8 @@ func TestObserverSeesQueriesWait(t *testing.T) {
 		assert.Equal(t, agent.LimitMinute, admitted[i+1].WaitedOn)
 		assert.Equal(t, want, admitted[i+1].Waited, "query %d's wait", admitted[i+1].QueryID)
 	}
+	assert.Contains(t, logs.String(), `msg="query admitted after waiting" query_id=2 session_id="" waited=1m0s waited_on=minute`)
+	assert.Equal(t, 2, strings.Count(logs.String(), "query admitted after waiting"), "the first did not wait")
 }
 
 // MultiObserver passes every event to each observer, in order, even
