@@ -30,7 +30,8 @@
 //   - claude_agent.refusals ({query}, counter) by claude_agent.limit
 //     (minute, hour, budget, concurrency, paused, circuit, queue, closed,
 //     fleet; none for a caller that gave up waiting)
-//   - claude_agent.limiter.wait (s, histogram): time in the limiter's queue
+//   - claude_agent.limiter.wait (s, histogram): time in the limiter's queue,
+//     by claude_agent.limit, the limit waited on last (none: no wait)
 //   - claude_agent.cost (USD, counter) by claude_agent.cost.estimated
 //   - claude_agent.breaker.transitions ({transition}, counter) by
 //     claude_agent.breaker.from and claude_agent.breaker.to
@@ -55,7 +56,9 @@
 // Each query (or session turn) gets a span "invoke_agent claude" of kind
 // client, started in Observer.Trace with the caller's context as its
 // parent, and ended when its QueryFinished or QueryRefused arrives. Its
-// events are the guards' decisions: claude_agent.admitted (wait, cap),
+// events are the guards' decisions: claude_agent.queued (the limit it waits
+// on, claude_agent.queue.ahead; only when it waits), claude_agent.admitted
+// (wait, the limit waited on, cap),
 // claude_agent.started (warm), claude_agent.refused (limit, retry after),
 // and, on every span open at the time, claude_agent.breaker.changed (from,
 // to, reason) and claude_agent.paused (until, signal). At its end it
