@@ -152,13 +152,19 @@ func (e *events) close() {
 // admit waits for the limiter's admission of query (or turn) id of
 // session, of kind, capped at capUSD; an observer hears when it queues.
 func (o *Orchestrator) admit(ctx context.Context, id uint64, session string, kind limiter.Kind, capUSD float64) (limiter.Permit, error) {
+	return o.limiter.Wait(ctx, o.request(id, session, kind, capUSD))
+}
+
+// request is admit's limiter.Request: with an observer, its Queued
+// callback emits QueryQueued (a closure: one allocation a query).
+func (o *Orchestrator) request(id uint64, session string, kind limiter.Kind, capUSD float64) limiter.Request {
 	req := limiter.Request{Kind: kind, CapUSD: capUSD}
 	if o.events.on() {
 		req.Queued = func(r limiter.Reason, ahead int) {
 			o.events.emit(QueryQueued{ID: id, Session: session, Limit: r.String(), Ahead: ahead, At: o.clock.Now()})
 		}
 	}
-	return o.limiter.Wait(ctx, req)
+	return req
 }
 
 // admitted reports the admission of query id of session, which entered
