@@ -180,6 +180,9 @@ func (l *Limiter) handle(m message, now time.Time) {
 		l.core.pause(m.until)
 		if l.core.shared != nil {
 			l.push(storeOp{kind: opPause, at: now, until: m.until})
+			if m.until.After(l.notBefore) {
+				l.lastReason = ReasonPaused // nobody is asked for before until
+			}
 			l.notBefore = later(l.notBefore, m.until)
 		}
 	case *unpauseReq:

@@ -118,6 +118,11 @@ func TestWaitTellsTheLimitItWaitsOn(t *testing.T) {
 			queued: []queuedNotice{{ReasonPaused, 0}}, waited: ReasonPaused, after: 5 * time.Second,
 		},
 		{
+			name: "pause, shared store", cfg: onlyMinute(100), shared: true, kind: KindQuery, waiters: 2,
+			before: func(t *testing.T, l *Limiter) { l.Pause(time.Now().Add(5 * time.Second)) },
+			queued: []queuedNotice{{ReasonPaused, 0}, {ReasonPaused, 1}}, waited: ReasonPaused, after: 5 * time.Second,
+		},
+		{
 			// The reservation holds the budget (only a settle frees it),
 			// then the spend does (it rolls off in an hour).
 			name: "budget", cfg: Config{QueriesPerMinute: 100, QueriesPerHour: Unlimited, CostBudgetHourly: 1, QueryBudget: 1, MaxConcurrent: Unlimited, MaxQueued: Unlimited},

@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -124,6 +125,46 @@ func TestFleetBreakerTripReachesTheOthers(t *testing.T) {
 		propagation, 5*time.Millisecond, "b never heard of a's trip")
 	_, err = b.Run(ctx, "refused", play(fakecli.Success("hi", 0)))
 	assert.ErrorIs(t, err, agent.ErrCircuitOpen)
+}
+
+// A pause one process's CLI met (a 429 with a retry delay) holds the
+// queries of the others, and their observers name it: queued on the
+// pause, admitted once it is over, having waited on it.
+func TestFleetPauseIsNamedToTheOthersObservers(t *testing.T) {
+	srv := redistest.Start(t)
+	queued := make(chan agent.QueryQueuedEvent, 1)
+	admitted := make(chan agent.QueryAdmittedEvent, 1)
+	a := newClient(t, srv, "team", nil)
+	b := newClient(t, srv, "team", func(cfg *agent.Config) {
+		cfg.Observer = &agent.Observer{
+			QueryQueued:   func(e agent.QueryQueuedEvent) { queued <- e },
+			QueryAdmitted: func(e agent.QueryAdmittedEvent) { admitted <- e },
+		}
+	})
+	probe := newClient(t, srv, "team", quota(100))
+	ctx := t.Context()
+
+	// a's query meets a 429 asking for 3 s, and its CLI waits them out.
+	throttled := append(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Retry429(3000), fakecli.Sleep(3 * time.Second)}, fakecli.Success("ok", 0)[1:]...)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(ctx, "throttled", play(throttled))
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		_, err := probe.Run(ctx, "probe", play(fakecli.Success("hi", 0)))
+		var rej *agent.RejectedError
+		return errors.As(err, &rej) && rej.Limit == agent.LimitPaused
+	}, propagation, 10*time.Millisecond, "the fleet never paused")
+
+	_, err := b.Run(ctx, "held", play(fakecli.Success("hi", 0)))
+	require.NoError(t, err)
+	q := <-queued
+	assert.Equal(t, agent.LimitPaused, q.Limit)
+	ad := <-admitted
+	assert.Equal(t, agent.LimitPaused, ad.WaitedOn)
+	assert.Positive(t, ad.Waited)
+	require.NoError(t, <-done)
 }
 
 // A Config.Fleet.Client of the wrong type, or a RedisURL go-redis cannot
