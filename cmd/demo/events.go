@@ -81,7 +81,7 @@ func (l *listener) queued(e agent.QueryQueuedEvent) {
 		}
 		msg := fmt.Sprintf("the %s window is empty: query %d waits in line (FIFO)", window, l.number(e.QueryID))
 		if e.Ahead > 0 {
-			msg = fmt.Sprintf("the %s window's last tokens go to the %d queries ahead: query %d waits in line (FIFO)", window, e.Ahead, l.number(e.QueryID))
+			msg = fmt.Sprintf("the %s window has no token left for query %d: it waits in line (FIFO) behind %d", window, l.number(e.QueryID), e.Ahead)
 		}
 		l.say(e.At, "rate", len(l.windowWait), fmt.Sprintf("%s, one more token every %v", msg, roundDuration(every)))
 	case agent.LimitPaused:
@@ -92,9 +92,13 @@ func (l *listener) queued(e agent.QueryQueuedEvent) {
 func (l *listener) admittedQuery(e agent.QueryAdmittedEvent) {
 	defer func() { l.admitted++ }()
 	d := l.s.d
-	switch e.WaitedOn {
-	case agent.LimitMinute, agent.LimitHour:
-		window := e.WaitedOn.String()
+	// A query that queued on a window may have been held by the slots
+	// last, and one that queued for a slot by a window: either counts.
+	window := l.windowWait[e.QueryID]
+	if e.WaitedOn == agent.LimitMinute || e.WaitedOn == agent.LimitHour {
+		window = e.WaitedOn.String()
+	}
+	if window != "" {
 		d.tally.windowDry(l.s.name, window, uint64(l.admitted))
 		d.tally.admittedWaiting(l.s.name, e.At, 1)
 		delete(l.windowWait, e.QueryID)
@@ -103,12 +107,11 @@ func (l *listener) admittedQuery(e agent.QueryAdmittedEvent) {
 		if len(l.windowWait) == 0 {
 			l.say(e.At, "rate", 0, "the line is empty")
 		}
-	case agent.LimitPaused:
-		if len(l.pauseWait) > 0 {
-			l.s.d.out.event(event{T: d.since(e.At), Phase: l.s.name, Kind: "pause", Queued: len(l.pauseWait), Until: d.since(e.At),
-				Message: fmt.Sprintf("pause over: the %d waiting queries go", len(l.pauseWait))})
-			clear(l.pauseWait)
-		}
+	}
+	if (l.pauseWait[e.QueryID] || e.WaitedOn == agent.LimitPaused) && len(l.pauseWait) > 0 {
+		d.out.event(event{T: d.since(e.At), Phase: l.s.name, Kind: "pause", Queued: len(l.pauseWait), Until: d.since(e.At),
+			Message: fmt.Sprintf("pause over: the %d waiting queries go", len(l.pauseWait))})
+		clear(l.pauseWait)
 	}
 }
 

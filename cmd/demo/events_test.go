@@ -73,11 +73,12 @@ func TestListenerWindowWait(t *testing.T) {
 	obs.QueryQueued(agent.QueryQueuedEvent{QueryID: 7, Limit: agent.LimitMinute, At: at(0.2)})
 	obs.QueryQueued(agent.QueryQueuedEvent{QueryID: 8, Limit: agent.LimitMinute, Ahead: 1, At: at(0.3)})
 	obs.QueryAdmitted(agent.QueryAdmittedEvent{QueryID: 7, WaitedOn: agent.LimitMinute, Waited: 800 * time.Millisecond, At: at(1)})
-	obs.QueryAdmitted(agent.QueryAdmittedEvent{QueryID: 8, WaitedOn: agent.LimitMinute, Waited: 1700 * time.Millisecond, At: at(2)})
+	// Held by the slots last, having queued on the window: it counts.
+	obs.QueryAdmitted(agent.QueryAdmittedEvent{QueryID: 8, WaitedOn: agent.LimitConcurrency, Waited: 1700 * time.Millisecond, At: at(2)})
 
 	assert.Equal(t, []string{
 		"0.20 the minute window is empty: query 61 waits in line (FIFO), one more token every 1s",
-		"0.30 the minute window's last tokens go to the 1 queries ahead: query 62 waits in line (FIFO), one more token every 1s",
+		"0.30 the minute window has no token left for query 62: it waits in line (FIFO) behind 1, one more token every 1s",
 		"1.00 a token refilled: query 61 admitted after 800ms in line, 1 still wait for a token",
 		"2.00 a token refilled: query 62 admitted after 1.7s in line, 0 still wait for a token",
 		"2.00 the line is empty",
@@ -97,7 +98,8 @@ func TestListenerPause(t *testing.T) {
 		obs.QueryQueued(agent.QueryQueuedEvent{QueryID: id + 2, Limit: agent.LimitPaused, At: at(1.5)})
 	}
 	for id := range uint64(4) {
-		obs.QueryAdmitted(agent.QueryAdmittedEvent{QueryID: id + 2, WaitedOn: agent.LimitPaused, At: at(2.5)})
+		// The first admitted was held by the slots last: the pause is over all the same.
+		obs.QueryAdmitted(agent.QueryAdmittedEvent{QueryID: id + 2, WaitedOn: agent.LimitConcurrency, At: at(2.5)})
 	}
 	obs.Paused(agent.PausedEvent{Until: at(3.5), Signal: "api_retry 429", At: at(3)}) // nobody waits for it
 

@@ -147,7 +147,7 @@ func (d *demo) runPhase(ctx context.Context, p phase) error {
 	if err != nil {
 		return err
 	}
-	defer client.Close() // delivers the events still queued
+	defer client.Close() // idempotent: for the returns below
 	s.client = client
 	if d.metrics != nil {
 		unregister, err := d.metrics.observe(client)
@@ -158,7 +158,10 @@ func (d *demo) runPhase(ctx context.Context, p phase) error {
 	}
 	s.say("phase", "%s", p.intro(d))
 	stop := s.watch()
-	defer stop()
+	defer func() {
+		client.Close() // delivers the events still queued, then
+		stop()         // the status line is printed for good
+	}()
 	return p.run(ctx, s)
 }
 

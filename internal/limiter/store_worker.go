@@ -147,8 +147,10 @@ func (l *Limiter) acquireShared(r *acquireReq, now time.Time) {
 		r.deadline = now.Add(l.maxWait)
 	}
 	// It waits for a round trip in any case; it is told it waits when
-	// it surely does: for a slot, behind others, or while the store said
-	// no one is admitted yet (else when the store refuses it, in result).
+	// it surely does: for a slot, while the store said no one is admitted
+	// yet (with the store's reason), or behind others (with none: the
+	// store has not been asked); else when the store refuses it, in
+	// result.
 	q := l.queueOf(r.kind)
 	r.state = reqQueued
 	q.push(r)
@@ -157,9 +159,11 @@ func (l *Limiter) acquireShared(r *acquireReq, now time.Time) {
 		r.waitsOn = ReasonConcurrency
 		l.tell(r, q.len-1)
 	case !r.kind.takesTokens():
-	case q.len > 1 || now.Before(l.notBefore):
-		r.waitsOn = l.lastReason // the store's latest refusal
+	case now.Before(l.notBefore):
+		r.waitsOn = l.lastReason // the store's latest refusal, or the pause
 		l.tell(r, q.len-1)
+	case q.len > 1:
+		l.tell(r, q.len-1) // behind others only, until the store is asked
 	}
 }
 

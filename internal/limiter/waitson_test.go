@@ -172,3 +172,39 @@ func TestWaitTellsTheLimitItWaitsOn(t *testing.T) {
 		})
 	}
 }
+
+// With a shared store, a query that queues behind another's round trip
+// is told it waits behind others (no limit), not the store's last answer:
+// a pause long over does not name its wait.
+func TestSharedWaitIsNotToldAStaleLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gs := newGatedStore(Limits{PerMinute: 100, PerHour: Unlimited, Budget: Unlimited})
+		l := newTestLimiter(t, Config{QueriesPerMinute: 100, QueriesPerHour: Unlimited, CostBudgetHourly: Unlimited,
+			MaxConcurrent: Unlimited, MaxQueued: Unlimited, Store: gs})
+		ctx := t.Context()
+		l.Pause(time.Now().Add(time.Second))
+		a := goWaitTold(ctx, l, KindQuery)
+		assert.Equal(t, []queuedNotice{{ReasonPaused, 0}}, a.queued())
+		time.Sleep(time.Second) // the pause ends: the store is asked for a
+		<-gs.entered
+		gs.gate <- struct{}{}
+		r := <-a.done
+		require.NoError(t, r.err)
+		assert.Equal(t, ReasonPaused, r.permit.WaitedOn)
+
+		time.Sleep(time.Minute)
+		b := goWaitTold(ctx, l, KindQuery) // its round trip is held at the gate
+		<-gs.entered
+		c := goWaitTold(ctx, l, KindQuery)
+		assert.Empty(t, b.queued(), "b waits only for its round trip")
+		assert.Equal(t, []queuedNotice{{0, 1}}, c.queued(), "c waits behind b, on no limit")
+		gs.gate <- struct{}{}
+		<-gs.entered
+		gs.gate <- struct{}{}
+		for _, w := range []*waiter{b, c} {
+			r := <-w.done
+			require.NoError(t, r.err)
+			assert.Zero(t, r.permit.WaitedOn)
+		}
+	})
+}

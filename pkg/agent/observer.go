@@ -70,7 +70,9 @@ type QueryAdmittedEvent struct {
 	SessionID string        // the session's, for a turn ("" before the CLI named it)
 	Waited    time.Duration // in the limiter's queue
 	// WaitedOn is the limit that held it last, whose freeing admitted it
-	// (as QueryQueuedEvent.Limit); LimitNone when it did not wait.
+	// (as QueryQueuedEvent.Limit); LimitNone when no limit held it: it
+	// did not wait, or waited only behind others (or, with Config.Fleet,
+	// for Redis's answer).
 	WaitedOn Limit
 	CapUSD   float64 // its reservation of the budget (0: no cap)
 	At       time.Time

@@ -144,8 +144,9 @@ func TestFleetPauseIsNamedToTheOthersObservers(t *testing.T) {
 	probe := newClient(t, srv, "team", quota(100))
 	ctx := t.Context()
 
-	// a's query meets a 429 asking for 3 s, and its CLI waits them out.
-	throttled := append(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Retry429(3000), fakecli.Sleep(3 * time.Second)}, fakecli.Success("ok", 0)[1:]...)
+	// a's query meets a 429 asking for 5 s, and its CLI waits them out:
+	// b's query must come while the pause lasts.
+	throttled := append(fakecli.Script{fakecli.Line(fakecli.InitLine()), fakecli.Retry429(5000), fakecli.Sleep(5 * time.Second)}, fakecli.Success("ok", 0)[1:]...)
 	done := make(chan error, 1)
 	go func() {
 		_, err := a.Run(ctx, "throttled", play(throttled))
@@ -159,11 +160,19 @@ func TestFleetPauseIsNamedToTheOthersObservers(t *testing.T) {
 
 	_, err := b.Run(ctx, "held", play(fakecli.Success("hi", 0)))
 	require.NoError(t, err)
-	q := <-queued
-	assert.Equal(t, agent.LimitPaused, q.Limit)
-	ad := <-admitted
-	assert.Equal(t, agent.LimitPaused, ad.WaitedOn)
-	assert.Positive(t, ad.Waited)
+	select { // delivered, or on its way: b's Run has returned
+	case q := <-queued:
+		assert.Equal(t, agent.LimitPaused, q.Limit)
+	case <-time.After(propagation):
+		t.Fatal("b's query was not seen queued: admitted during the pause?")
+	}
+	select {
+	case ad := <-admitted:
+		assert.Equal(t, agent.LimitPaused, ad.WaitedOn)
+		assert.Positive(t, ad.Waited)
+	case <-time.After(propagation):
+		t.Fatal("b's admission was not seen")
+	}
 	require.NoError(t, <-done)
 }
 

@@ -31,7 +31,8 @@
 //     (minute, hour, budget, concurrency, paused, circuit, queue, closed,
 //     fleet; none for a caller that gave up waiting)
 //   - claude_agent.limiter.wait (s, histogram): time in the limiter's queue,
-//     by claude_agent.limit, the limit waited on last (none: no wait)
+//     by claude_agent.limit, the limit waited on last (none: no limit held
+//     it, as QueryAdmittedEvent.WaitedOn)
 //   - claude_agent.cost (USD, counter) by claude_agent.cost.estimated
 //   - claude_agent.breaker.transitions ({transition}, counter) by
 //     claude_agent.breaker.from and claude_agent.breaker.to

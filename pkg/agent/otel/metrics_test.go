@@ -27,13 +27,16 @@ func TestBurstOutageAndBudget(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
 
-	// The burst: 4 queries at once, 0.10 USD each, 2 at a time: 2 wait
-	// for a slot (the first two take 200 ms).
+	// The burst: 4 queries, 0.10 USD each, 2 at a time: the last 2 come
+	// once the first 2 run (for 500 ms), and wait for a slot.
 	burst, _ := r.newClient(t, func(cfg *agent.Config) { cfg.MaxConcurrent = 2 })
 	var wg sync.WaitGroup
-	for range 4 {
+	for i := range 4 {
+		if i == 2 {
+			require.Eventually(t, func() bool { return burst.Stats().Limiter.InFlight == 2 }, 10*time.Second, time.Millisecond)
+		}
 		wg.Go(func() {
-			_, err := burst.Run(ctx, "hello", play(append(fakecli.Script{fakecli.Sleep(200 * time.Millisecond)}, fakecli.Success("ok", 0.10)...)))
+			_, err := burst.Run(ctx, "hello", play(append(fakecli.Script{fakecli.Sleep(500 * time.Millisecond)}, fakecli.Success("ok", 0.10)...)))
 			assert.NoError(t, err)
 		})
 	}

@@ -105,7 +105,7 @@ func NewObserver(opts ...Option) (*agent.Observer, error) {
 	a.refusals, errs[4] = meter.Int64Counter("claude_agent.refusals", metric.WithUnit("{query}"),
 		metric.WithDescription("Queries refused before they ran, by the limit that refused them."))
 	a.wait, errs[5] = meter.Float64Histogram("claude_agent.limiter.wait", metric.WithUnit("s"),
-		metric.WithDescription("Time an admitted query waited in the rate limiter's queue, by the limit it waited on last (none: it did not wait)."),
+		metric.WithDescription("Time an admitted query waited in the rate limiter's queue, by the limit it waited on last (none: no limit held it)."),
 		metric.WithExplicitBucketBoundaries(0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
 	a.cost, errs[6] = meter.Float64Counter("claude_agent.cost.usd", metric.WithUnit("{USD}"),
 		metric.WithDescription("USD charged to the budget, estimated or from the CLI's result."))
