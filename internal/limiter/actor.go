@@ -420,7 +420,8 @@ func (l *Limiter) shutdown() {
 
 // recovered handles a panic in the loop: it logs it and fails the request
 // being handled and every waiter with a *PanicError, so that no caller
-// hangs. The windows and counts stay as they were.
+// hangs; a shared store's answer still to come is for nobody. The windows
+// and counts stay as they were.
 func (l *Limiter) recovered(v any) {
 	err := &PanicError{Value: v}
 	logPanic(l.log, "limiter: recovered from panic", "panic", v, "stack", string(debug.Stack()))
@@ -434,6 +435,11 @@ func (l *Limiter) recovered(v any) {
 	}
 	l.current = nil
 	l.failQueue(err)
+	if l.admitting != nil {
+		// Its answer is still to come, for a caller now failed whose
+		// request may be reused: it goes to nobody (a grant is released).
+		l.admitting = &acquireReq{state: reqDone}
+	}
 	l.disarm()
 }
 

@@ -208,3 +208,50 @@ func TestSharedWaitIsNotToldAStaleLimit(t *testing.T) {
 		}
 	})
 }
+
+// A panic recovered while a query's admission is with a shared store
+// fails that query; the store's answer, when it comes, is for nobody: a
+// later query (which may reuse the failed one's pooled request) gets an
+// admission of its own, with its own cap, and the orphan lease is freed.
+func TestSharedAnswerAfterAPanicIsForNobody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gs := newGatedStore(Limits{PerMinute: 100, PerHour: Unlimited, Budget: 1})
+		var armed bool // the actor's only
+		hook := func(m message) {
+			if _, ok := m.(*pauseReq); ok && !armed {
+				armed = true
+				panic("boom")
+			}
+		}
+		l, err := newLimiter(Config{QueriesPerMinute: 100, QueriesPerHour: Unlimited, CostBudgetHourly: 1, QueryBudget: 0.5,
+			MaxConcurrent: Unlimited, MaxQueued: Unlimited, Store: gs}, hook)
+		require.NoError(t, err)
+		defer l.Close()
+		ctx := t.Context()
+		wait := func(capUSD float64) <-chan result {
+			ch := make(chan result, 1)
+			go func() {
+				p, err := l.Acquire(ctx, capUSD)
+				ch <- result{permit: p, err: err}
+			}()
+			synctest.Wait()
+			return ch
+		}
+
+		a := wait(0.5)
+		<-gs.entered                       // a's admission is with the store
+		l.Pause(time.Now().Add(time.Hour)) // the hook panics on it
+		var pe *PanicError
+		require.ErrorAs(t, (<-a).err, &pe)
+
+		b := wait(0.1)
+		gs.gate <- struct{}{} // the store admits a, who is gone
+		<-gs.entered          // then b is asked for
+		gs.gate <- struct{}{}
+		r := <-b
+		require.NoError(t, r.err)
+		assert.Equal(t, 0.1, r.permit.CapUSD, "b has its own admission, not a's")
+		synctest.Wait()
+		assert.Equal(t, 1, gs.leases(), "a's lease was freed; b holds its own")
+	})
+}
