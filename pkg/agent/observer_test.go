@@ -159,14 +159,17 @@ func TestObserverSeesQueriesWait(t *testing.T) {
 	})
 	_, err := c.Run(t.Context(), "one", play(fakecli.Success("ok", 0)))
 	require.NoError(t, err)
+	// The first query's end may come after its Run returned.
+	waitFor(t, "the first query's end", func() bool { return indexOf(rec.kinds(), "finished 1 success") >= 0 })
 	done := make(chan error, 2)
-	for _, p := range []string{"two", "three"} {
+	// One at a time, each once the one before is seen queued.
+	for i, p := range []string{"two", "three"} {
 		go func() {
 			_, err := c.Run(t.Context(), p, play(fakecli.Success("ok", 0)))
 			done <- err
 		}()
-		n := len(rec.kinds())
-		waitFor(t, "the query queued", func() bool { return len(rec.kinds()) > n })
+		queued := fmt.Sprintf("queued %d minute", i+2)
+		waitFor(t, queued, func() bool { return indexOf(rec.kinds(), queued) >= 0 })
 	}
 	mock.Add(time.Minute)
 	require.NoError(t, <-done)
