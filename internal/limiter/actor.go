@@ -21,7 +21,7 @@ type acquireReq struct {
 	reply  chan acquireResult
 	capUSD float64 // the cap asked for; 0: the default
 	kind   Kind
-	notify bool // send the queued notice
+	notify bool // send the queued notice and name the limit in the Permit
 	told   bool // the queued notice was sent
 
 	// Owned by the actor.
@@ -231,7 +231,9 @@ func (l *Limiter) acquire(r *acquireReq, now time.Time) {
 		}
 		r.deadline = now.Add(l.maxWait)
 	}
-	r.waitsOn = l.core.waitsOn(now, q.len, q.need, r.ask)
+	if r.notify {
+		r.waitsOn = l.core.waitsOn(now, q.len, q.need, r.ask)
+	}
 	r.state = reqQueued
 	q.push(r)
 	l.tell(r, q.len-1)
@@ -336,7 +338,9 @@ func (l *Limiter) serveQueue(q *queue, now time.Time) (wake time.Time) {
 			l.grant(r, p)
 			continue
 		}
-		r.waitsOn = l.core.waitsOn(now, 0, 0, r.ask)
+		if r.notify { // only a caller who asked pays for naming the limit
+			r.waitsOn = l.core.waitsOn(now, 0, 0, r.ask)
+		}
 		if r.deadline.IsZero() {
 			break
 		}

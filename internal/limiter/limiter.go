@@ -103,7 +103,9 @@ type Permit struct {
 
 	// WaitedOn is the limit that held the admission last before it was
 	// granted (the one whose freeing admitted it); the zero Reason when
-	// it did not wait, or waited only behind others.
+	// it did not wait, or waited only behind others. Only a Wait whose
+	// Request has Queued set gets it: naming the limit costs the actor
+	// work that a caller who does not ask is spared.
 	WaitedOn Reason
 }
 
@@ -204,7 +206,8 @@ type Request struct {
 	CapUSD float64 // as Acquire's capUSD; a session's is ignored
 	// Queued, when set, is called once in Wait's goroutine if the
 	// admission must wait in the queue, with the limit it waits on (the
-	// zero Reason: only behind others) and how many wait ahead of it. It
+	// zero Reason: only behind others) and how many wait ahead of it; the
+	// Permit then names the limit it waited on last (Permit.WaitedOn). It
 	// must return quickly: the caller's wait goes on after it.
 	Queued func(reason Reason, ahead int)
 }

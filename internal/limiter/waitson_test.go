@@ -255,3 +255,16 @@ func TestSharedAnswerAfterAPanicIsForNobody(t *testing.T) {
 		assert.Equal(t, 1, gs.leases(), "a's lease was freed; b holds its own")
 	})
 }
+
+// A Wait without Queued is told nothing and its permit names no limit:
+// the actor names limits only for callers who ask.
+func TestWaitWithoutQueuedNamesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newTestLimiter(t, onlyMinute(1))
+		_, err := l.Acquire(t.Context(), 0)
+		require.NoError(t, err)
+		p, err := l.Acquire(t.Context(), 0) // waits a minute for the token
+		require.NoError(t, err)
+		assert.Zero(t, p.WaitedOn)
+	})
+}

@@ -155,17 +155,25 @@ func (o *Orchestrator) admit(ctx context.Context, id uint64, session string, kin
 	return o.limiter.Wait(ctx, o.request(id, session, kind, capUSD))
 }
 
-// request is admit's limiter.Request: with an observer, its Queued
-// callback emits QueryQueued (a closure: one allocation a query).
+// request is admit's limiter.Request. With an observer, its Queued
+// callback emits QueryQueued (a closure: one allocation a query); with
+// debug logs only, a shared no-op asks the limiter to name the limit for
+// the admission's log line. With neither, the limiter names nothing.
 func (o *Orchestrator) request(id uint64, session string, kind limiter.Kind, capUSD float64) limiter.Request {
 	req := limiter.Request{Kind: kind, CapUSD: capUSD}
-	if o.events.on() {
+	switch {
+	case o.events.on():
 		req.Queued = func(r limiter.Reason, ahead int) {
 			o.events.emit(QueryQueued{ID: id, Session: session, Limit: r.String(), Ahead: ahead, At: o.clock.Now()})
 		}
+	case o.log.Enabled(context.TODO(), slog.LevelDebug): // no context here
+		req.Queued = ignoreQueued
 	}
 	return req
 }
+
+// ignoreQueued is a Queued callback that only asks for Permit.WaitedOn.
+func ignoreQueued(limiter.Reason, int) {}
 
 // admitted reports the admission of query id of session, which entered
 // at entered, and returns its time: a QueryAdmitted event, and a debug

@@ -202,6 +202,27 @@ func TestObserverSeesQueriesWait(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(logs.String(), "query admitted after waiting"), "the first did not wait")
 }
 
+// With debug logs and no observer, a query that waited is logged with
+// the limit it waited on.
+func TestDebugLogNamesTheWaitWithoutObserver(t *testing.T) {
+	var logs syncBuffer
+	c, mock := newClient(t, func(cfg *agent.Config) {
+		cfg.RateLimit.QueriesPerMinute = 1
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	_, err := c.Run(t.Context(), "one", play(fakecli.Success("ok", 0)))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(t.Context(), "two", play(fakecli.Success("ok", 0)))
+		done <- err
+	}()
+	waitFor(t, "the second query queued", func() bool { return c.Stats().Limiter.Queued == 1 })
+	mock.Add(time.Minute)
+	require.NoError(t, <-done)
+	assert.Contains(t, logs.String(), `msg="query admitted after waiting" query_id=2 session_id="" waited=1m0s waited_on=minute`)
+}
+
 // MultiObserver passes every event to each observer, in order, even
 // when one of them panics; Trace joins their entries.
 func TestMultiObserver(t *testing.T) {
