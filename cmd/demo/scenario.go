@@ -128,7 +128,8 @@ func (d *demo) runScenario(ctx context.Context) error {
 	return nil
 }
 
-// runPhase starts a client and its watcher, runs p, then stops both.
+// runPhase starts a client, its listener and its status line, runs p,
+// then stops them.
 func (d *demo) runPhase(ctx context.Context, p phase) error {
 	if err := ctx.Err(); err != nil {
 		return err
